@@ -1,0 +1,58 @@
+"""Ledger events: the only way any balance, tier or stock level changes.
+
+`core` produces EventDrafts (what happened, with its balance deltas); the store stamps them with a global
+id, the kiosk and store ids, a per-kiosk sequence number and the time when it commits them. Balances are
+the sum of deltas, so the fold needs no knowledge of why an event happened and new event types need no
+change to it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+# Event types. Members and cards:
+MEMBER_REGISTERED = "member.registered"
+MEMBER_EDITED = "member.edited"
+MEMBER_ERASED = "member.erased"
+CARD_LINKED = "card.linked"
+CARD_BLOCKED = "card.blocked"
+# Money and balances:
+TOPPED_UP = "stored_value.topped_up"
+TIER_CHANGED = "tier.changed"
+SALE_COMPLETED = "sale.completed"
+SALE_REFUNDED = "sale.refunded"
+POINTS_ADJUSTED = "points.adjusted"
+POINTS_EXPIRED = "points.expired"
+VISITS_SOLD = "visits.sold"
+STOCK_ADJUSTED = "stock.adjusted"
+
+# Keys of `Deltas` a draft may carry.
+DELTA_KEYS = frozenset({"points", "stored_value", "lifetime_spend", "visits", "stock"})
+
+
+@dataclass(frozen=True)
+class EventDraft:
+    """An event before commit. `deltas` holds the balance changes: points, stored_value (fen),
+    lifetime_spend (fen), visits {pack_id: n} and stock {sku: n}; `data` holds the facts (no personal data:
+    the ledger is never erased, so phone numbers and names stay in the member record)."""
+
+    type: str
+    member_id: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+    deltas: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Event:
+    """A committed ledger event; immutable and globally unique by `id`."""
+
+    id: str
+    kiosk_id: str
+    store_id: str
+    seq: int
+    ts: int  # milliseconds since the Unix epoch, UTC
+    txn: str  # id shared by the events committed together
+    type: str
+    member_id: str | None
+    data: Mapping[str, Any]
+    deltas: Mapping[str, Any]

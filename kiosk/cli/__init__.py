@@ -1,0 +1,55 @@
+"""The `memberkiosk` command: one sub-module per command group, each with a `register(subparsers)`."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from pathlib import Path
+
+from core.errors import KioskError
+
+# Each module adds its sub-commands; a sub-command sets `func(args) -> int` as its default.
+COMMAND_MODULES = [
+    "kiosk.cli.members",
+    "kiosk.cli.topup",
+    "kiosk.cli.maintenance",
+    "kiosk.cli.demo",
+]
+
+DATA_DIR_ENV = "MEMBERKIOSK_DATA_DIR"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree; every command answers --help."""
+    parser = argparse.ArgumentParser(prog="memberkiosk", description="Store membership and checkout kiosk.")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(os.environ.get(DATA_DIR_ENV, "/var/lib/memberkiosk")),
+        help=f"where the ledger and documents live (env {DATA_DIR_ENV}; default %(default)s)",
+    )
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON instead of text")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail to stderr")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; errors a person can fix exit 2 with their message."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return args.func(args)
+    except KioskError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
