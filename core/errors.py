@@ -35,3 +35,36 @@ class InsufficientBalance(KioskError):
 
 class ConsentRequired(KioskError):
     """Personal data may be stored only with the member's recorded consent."""
+
+
+# Pricing, points and checkout:
+class RulesError(InvalidInput):
+    """A rules or catalog file with a bad key or value; the message names the key."""
+
+
+class InvalidQuantity(InvalidInput):
+    """A basket line whose quantity is not 1 to 999."""
+
+
+class UnknownProduct(NotFound):
+    """A scanned or typed SKU that is not in the catalog."""
+
+
+class TierReserved(KioskError):
+    """A product reserved to a higher member tier (独家购买权)."""
+
+
+class CouponRejected(KioskError):
+    """A coupon that cannot be used on this sale: expired, used, someone else's or below its minimum spend."""
+
+
+class RedemptionRejected(KioskError):
+    """A points redemption below the minimum, above the per-order cap or not a whole redemption step."""
+
+
+class InsufficientPayment(KioskError):
+    """The cash handed over does not cover what is left to pay."""
+
+
+class AlreadyRefunded(Conflict):
+    """A sale line that has been refunded before; a line is refunded at most once."""
