@@ -1,0 +1,30 @@
+"""Demo data: a small shop's members and cards, seeded once into an empty data directory."""
+from __future__ import annotations
+
+import datetime as dt
+
+from kiosk.app import Kiosk
+from kiosk.services.members import Registration
+from kiosk.services.topup import top_up
+
+# (phone, name, birthday, card UID, payment PIN, opening stored value in fen)
+DEMO_MEMBERS = [
+    ("13800138000", "张伟", dt.date(1988, 3, 14), "04A1B2C3", "123456", 50_000),
+    ("13912345678", "王芳", dt.date(1992, 11, 23), "04D5E6F7", "654321", 120_000),
+    ("15000000001", "Li Na", dt.date(1979, 7, 1), "0488776655AABB", "111111", 0),
+    ("18612340000", "刘洋", None, "04C0FFEE", "222222", 30_000),
+]
+
+
+def seed(kiosk: Kiosk) -> bool:
+    """Seed members with cards and opening balances; False when the store already has members."""
+    with kiosk.db.reading() as conn:
+        if conn.execute("SELECT 1 FROM members LIMIT 1").fetchone():
+            return False
+    for phone, name, birthday, card, pin, opening in DEMO_MEMBERS:
+        view = kiosk.members.register(
+            Registration(phone=phone, consent=True, name=name, birthday=birthday, card=card, pin=pin)
+        )
+        if opening:
+            top_up(kiosk.members, view.member.member_id, opening)
+    return True

@@ -1,0 +1,126 @@
+"""Appending to the ledger and keeping the projections (balances, stock) in the same transaction."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from core.events import Event, EventDraft
+from core.ledger import Balances, apply, apply_stock, check_deltas
+from kiosk.ids import new_event_id
+from kiosk.store.checksum import row_crc
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who writes: every event carries the kiosk and store it was made on."""
+
+    kiosk_id: str
+    store_id: str
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def append(conn: sqlite3.Connection, who: Identity, drafts: Sequence[EventDraft], now_ms: int) -> list[Event]:
+    """Stamp drafts as one batch and move the projections; call inside Database.transaction()."""
+    if not drafts:
+        return []
+    seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events WHERE kiosk_id = ?", (who.kiosk_id,)).fetchone()[0]
+    balances: dict[str, Balances] = {}
+    stock: dict[str, int] = {}
+    events: list[Event] = []
+    txn = new_event_id(now_ms)
+    for draft in drafts:
+        check_deltas(draft)
+        if draft.member_id is not None:
+            current = balances.get(draft.member_id) or load_balances(conn, draft.member_id)
+            balances[draft.member_id] = apply(current, draft)
+        for sku in draft.deltas.get("stock", {}):
+            if sku not in stock:
+                stock[sku] = load_stock(conn, sku)
+        apply_stock(stock, draft)
+        seq += 1
+        event = Event(
+            id=txn if not events else new_event_id(now_ms),
+            kiosk_id=who.kiosk_id,
+            store_id=who.store_id,
+            seq=seq,
+            ts=now_ms,
+            txn=txn,
+            type=draft.type,
+            member_id=draft.member_id,
+            data=dict(draft.data),
+            deltas=dict(draft.deltas),
+        )
+        _insert(conn, event)
+        events.append(event)
+    _save_projections(conn, balances, stock)
+    return events
+
+
+def _insert(conn: sqlite3.Connection, e: Event) -> None:
+    row = (e.id, e.kiosk_id, e.store_id, e.seq, e.ts, e.txn, e.type, e.member_id, _dumps(e.data), _dumps(e.deltas))
+    cur = conn.execute(
+        "INSERT INTO events (id, kiosk_id, store_id, seq, ts, txn, type, member_id, data, deltas, crc)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (*row, row_crc(row)),
+    )
+    conn.execute("INSERT INTO outbox (pos) VALUES (?)", (cur.lastrowid,))
+
+
+def _save_projections(conn: sqlite3.Connection, balances: dict[str, Balances], stock: dict[str, int]) -> None:
+    conn.executemany(
+        "INSERT OR REPLACE INTO balances (member_id, points, stored_value, lifetime_spend, tier, visits)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [(m, b.points, b.stored_value, b.lifetime_spend, b.tier, _dumps(b.visits)) for m, b in balances.items()],
+    )
+    conn.executemany("INSERT OR REPLACE INTO stock (sku, qty) VALUES (?, ?)", list(stock.items()))
+
+
+def load_balances(conn: sqlite3.Connection, member_id: str) -> Balances:
+    """The member's projected balances (zero for a member with no events yet)."""
+    row = conn.execute(
+        "SELECT points, stored_value, lifetime_spend, tier, visits FROM balances WHERE member_id = ?", (member_id,)
+    ).fetchone()
+    if row is None:
+        return Balances()
+    return Balances(points=row[0], stored_value=row[1], lifetime_spend=row[2], tier=row[3], visits=json.loads(row[4]))
+
+
+def load_stock(conn: sqlite3.Connection, sku: str) -> int:
+    """Units of a SKU on hand according to the ledger."""
+    row = conn.execute("SELECT qty FROM stock WHERE sku = ?", (sku,)).fetchone()
+    return row[0] if row else 0
+
+
+_EVENT_COLUMNS = "id, kiosk_id, store_id, seq, ts, txn, type, member_id, data, deltas"
+
+
+def _event(row: Sequence) -> Event:
+    return Event(*row[:8], data=json.loads(row[8]), deltas=json.loads(row[9]))
+
+
+def member_events(conn: sqlite3.Connection, member_id: str, limit: int | None = None) -> list[Event]:
+    """A member's events, newest first."""
+    sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE member_id = ? ORDER BY pos DESC"
+    params: tuple = (member_id,)
+    if limit is not None:
+        sql += " LIMIT ?"
+        params += (limit,)
+    return [_event(r) for r in conn.execute(sql, params)]
+
+
+def txn_events(conn: sqlite3.Connection, txn: str) -> list[Event]:
+    """The events committed together as one transaction (a sale, a top-up), in order."""
+    return [_event(r) for r in conn.execute(f"SELECT {_EVENT_COLUMNS} FROM events WHERE txn = ? ORDER BY pos", (txn,))]
+
+
+def all_events(conn: sqlite3.Connection, batch: int = 10_000) -> Iterable[tuple[int, Event, int, int]]:
+    """Every event in ledger order with its position, stored crc and recomputed crc (for verify)."""
+    cur = conn.execute(f"SELECT pos, {_EVENT_COLUMNS}, crc FROM events ORDER BY pos")
+    while rows := cur.fetchmany(batch):
+        for r in rows:
+            yield r[0], _event(r[1:11]), r[11], row_crc(r[1:11])
