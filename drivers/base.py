@@ -1,0 +1,69 @@
+"""What every device driver offers the app, and the health bookkeeping they share."""
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Protocol, runtime_checkable
+
+from drivers.events import DeviceEvent, DeviceHealth, HealthState, OnEvent
+
+log = logging.getLogger(__name__)
+
+
+class DriverUnavailable(RuntimeError):
+    """The library or system service a configured driver needs is missing on this machine."""
+
+
+class DeviceConfigError(ValueError):
+    """The device configuration is wrong (unknown type, missing port); the message names the field."""
+
+
+@runtime_checkable
+class Device(Protocol):
+    """A running device: started once, stopped once, asked for its health at any time."""
+
+    name: str
+
+    def start(self) -> None:
+        """Begin watching the device (spawns the driver's own thread when it needs one)."""
+
+    def stop(self) -> None:
+        """Stop watching and release the hardware."""
+
+    def health(self) -> DeviceHealth:
+        """The device's current health."""
+
+
+class Health:
+    """Holds a device's health and emits DeviceHealth only when it changes, so the app sees transitions."""
+
+    def __init__(self, device: str, on_event: OnEvent, state: HealthState = "gone", reason: str = "not started"):
+        self._device = device
+        self._emit = on_event
+        self._lock = threading.Lock()
+        self._current = DeviceHealth(device, state, reason)
+
+    @property
+    def current(self) -> DeviceHealth:
+        """The latest health."""
+        with self._lock:
+            return self._current
+
+    def set(self, state: HealthState, reason: str = "") -> None:
+        """Record a health; emits an event if state or reason changed."""
+        new = DeviceHealth(self._device, state, reason)
+        with self._lock:
+            if new == self._current:
+                return
+            self._current = new
+        log_at = logging.INFO if state == "ok" else logging.WARNING
+        log.log(log_at, "%s: %s%s", self._device, state, f" ({reason})" if reason else "")
+        safe_emit(self._emit, new)
+
+
+def safe_emit(on_event: OnEvent, event: DeviceEvent) -> None:
+    """Deliver an event; a failing consumer is logged and never kills the driver thread."""
+    try:
+        on_event(event)
+    except Exception:
+        log.exception("event consumer failed on %r", event)

@@ -1,0 +1,192 @@
+"""IC card reader over PC/SC (pyscard): watches one reader, reads each card once, survives pcscd and USB churn.
+
+We drive pyscard's `scard` layer directly rather than its CardMonitor threads because we must see the
+errors (service stopped, reader gone) to report health and re-establish the context; the monitors hide them.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from typing import Any
+
+from drivers.base import DriverUnavailable, Health, safe_emit
+from drivers.card.apdu import CardReadError, read_member_no, read_uid
+from drivers.events import CardRemoved, CardTapped, DeviceHealth, OnEvent, UnknownCard
+
+log = logging.getLogger(__name__)
+
+
+def usable() -> tuple[bool, str]:
+    """Whether pyscard imports here (the PC/SC service itself is checked when the reader starts)."""
+    try:
+        import smartcard.scard  # noqa: F401
+    except ImportError as exc:
+        return False, f"pyscard is not installed ({exc}); pip install pyscard"
+    return True, ""
+
+
+def _scard() -> Any:
+    ok, why = usable()
+    if not ok:
+        raise DriverUnavailable(why)
+    from smartcard import scard
+    return scard
+
+
+class _Lost(Exception):
+    """The service or the reader went away; the session ends and the loop retries."""
+
+
+class PcscCardReader:
+    """Emits CardTapped / UnknownCard once per card presence and CardRemoved when it leaves."""
+
+    def __init__(self, on_event: OnEvent, reader: str = "", name: str = "card",
+                 poll_ms: int = 250, retry_s: float = 1.0):
+        self.name = name
+        self._emit = on_event
+        self._pattern = re.compile(reader, re.IGNORECASE)
+        self._poll_ms = poll_ms
+        self._retry_s = retry_s
+        self._health = Health(name, on_event)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._ctx: Any = None
+        self._present = False  # a card is on the reader and its event was sent
+        self._uid: str | None = None
+        self.sc = _scard()
+
+    def start(self) -> None:
+        """Start the watcher thread; health turns ok once the reader is found."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=f"{self.name}-pcsc", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop watching; returns once the thread has let go of the reader."""
+        self._stop.set()
+        ctx = self._ctx
+        if ctx is not None:
+            self.sc.SCardCancel(ctx)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def health(self) -> DeviceHealth:
+        """Current health: ok with the reader's name, or gone with why."""
+        return self._health.current
+
+    @property
+    def card_present(self) -> bool:
+        """Whether a card is on the reader now (its tap event was sent)."""
+        return self._present
+
+    def readers(self) -> list[str]:
+        """Names of all readers PC/SC sees now (for `memberkiosk devices`); raises DriverUnavailable without pcscd."""
+        hr, ctx = self.sc.SCardEstablishContext(self.sc.SCARD_SCOPE_USER)
+        if hr != self.sc.SCARD_S_SUCCESS:
+            raise DriverUnavailable(f"PC/SC service not running (pcscd): {self.sc.SCardGetErrorMessage(hr)}")
+        try:
+            hr, names = self.sc.SCardListReaders(ctx, [])
+            return list(names) if hr == self.sc.SCARD_S_SUCCESS else []
+        finally:
+            self.sc.SCardReleaseContext(ctx)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._session()
+            except _Lost as exc:
+                self._health.set("gone", str(exc))
+            except Exception:  # a driver thread must never die silently: log, report, retry
+                log.exception("card reader session failed")
+                self._health.set("gone", "card reader driver error; retrying (see log)")
+            self._stop.wait(self._retry_s)
+
+    def _session(self) -> None:
+        sc = self.sc
+        hr, ctx = sc.SCardEstablishContext(sc.SCARD_SCOPE_USER)
+        if hr != sc.SCARD_S_SUCCESS:
+            raise _Lost(f"PC/SC service not running (pcscd): {sc.SCardGetErrorMessage(hr)}")
+        self._ctx = ctx
+        try:
+            reader = self._pick(ctx)
+            self._health.set("ok", f"reader '{reader}'")
+            self._watch(ctx, reader)
+        finally:
+            self._ctx = None
+            sc.SCardReleaseContext(ctx)
+            self._left(reader="")
+
+    def _pick(self, ctx: Any) -> str:
+        hr, names = self.sc.SCardListReaders(ctx, [])
+        names = list(names) if hr == self.sc.SCARD_S_SUCCESS else []
+        for name in names:
+            if self._pattern.search(name):
+                return name
+        seen = ", ".join(names) or "none"
+        raise _Lost(f"no card reader matching '{self._pattern.pattern}' (readers seen: {seen}); check the USB cable")
+
+    def _watch(self, ctx: Any, reader: str) -> None:
+        sc = self.sc
+        known = sc.SCARD_STATE_UNAWARE
+        while not self._stop.is_set():
+            hr, states = sc.SCardGetStatusChange(ctx, self._poll_ms, [(reader, known)])
+            if hr == sc.SCARD_E_TIMEOUT or (hr == sc.SCARD_E_CANCELLED and self._stop.is_set()):
+                continue
+            if hr != sc.SCARD_S_SUCCESS:
+                raise _Lost(f"lost the card reader '{reader}': {sc.SCardGetErrorMessage(hr)}")
+            _, state, atr = states[0]
+            if state & (sc.SCARD_STATE_UNKNOWN | sc.SCARD_STATE_UNAVAILABLE):
+                raise _Lost(f"card reader '{reader}' was unplugged")
+            known = state & ~sc.SCARD_STATE_CHANGED
+            present = bool(state & sc.SCARD_STATE_PRESENT) and not state & sc.SCARD_STATE_MUTE
+            if present and not self._present:
+                self._arrived(ctx, reader, bytes(atr))
+            elif not present and self._present:
+                self._left(reader)
+
+    def _arrived(self, ctx: Any, reader: str, atr: bytes) -> None:
+        uid: str | None = None
+        try:
+            with _Connection(self.sc, ctx, reader) as transmit:
+                uid = read_uid(transmit)
+                event: Any = CardTapped(uid, read_member_no(transmit), reader)
+        except CardReadError as exc:
+            log.warning("card on %s unreadable: %s", reader, exc)
+            event = UnknownCard(exc.code, str(exc), uid, atr.hex().upper(), reader)
+        self._present, self._uid = True, uid
+        safe_emit(self._emit, event)
+
+    def _left(self, reader: str) -> None:
+        if self._present:
+            self._present = False
+            safe_emit(self._emit, CardRemoved(self._uid, reader))
+
+
+class _Connection:
+    """A shared connection to the card on `reader`, yielding a transmit(bytes) -> bytes function."""
+
+    def __init__(self, sc: Any, ctx: Any, reader: str):
+        self.sc, self.ctx, self.reader = sc, ctx, reader
+        self.handle: Any = None
+        self.protocol = 0
+
+    def __enter__(self) -> Any:
+        sc = self.sc
+        hr, self.handle, self.protocol = sc.SCardConnect(
+            self.ctx, self.reader, sc.SCARD_SHARE_SHARED, sc.SCARD_PROTOCOL_T0 | sc.SCARD_PROTOCOL_T1)
+        if hr != sc.SCARD_S_SUCCESS:
+            self.handle = None
+            raise CardReadError("comm_error", f"could not talk to the card ({sc.SCardGetErrorMessage(hr)}); tap again")
+        return self.transmit
+
+    def transmit(self, apdu: bytes) -> bytes:
+        hr, resp = self.sc.SCardTransmit(self.handle, self.protocol, list(apdu))
+        if hr != self.sc.SCARD_S_SUCCESS:
+            raise CardReadError("comm_error", f"the card stopped answering ({self.sc.SCardGetErrorMessage(hr)}); "
+                                "hold it still and tap again")
+        return bytes(resp)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.handle is not None:
+            self.sc.SCardDisconnect(self.handle, self.sc.SCARD_LEAVE_CARD)
