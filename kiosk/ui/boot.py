@@ -1,0 +1,39 @@
+"""Kivy's process-wide settings: they must be in place before the first `import kivy`, which reads them."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# A 7" 1024x600 panel is the target; touch targets of 9 mm on it are 60 px (1186 px diagonal / 7 in = 169 ppi).
+SCREEN_SIZE = (1024, 600)
+MIN_TOUCH_PX = 60
+
+
+def configure(kivy_home: Path, *, fullscreen: bool, size: tuple[int, int] = SCREEN_SIZE) -> None:
+    """Keep Kivy off sys.argv and ~/.kivy, stop Esc from quitting, size the window, before kivy is imported."""
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    os.environ.setdefault("KIVY_HOME", str(kivy_home))
+    os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    os.environ.setdefault("KIVY_LOG_MODE", "MIXED")
+    Path(os.environ["KIVY_HOME"]).mkdir(parents=True, exist_ok=True)
+    from kivy.config import Config
+
+    Config.set("kivy", "exit_on_escape", "0")
+    Config.set("kivy", "keyboard_mode", "system")
+    Config.set("input", "mouse", "mouse,multitouch_on_demand")
+    Config.set("graphics", "width", str(size[0]))
+    Config.set("graphics", "height", str(size[1]))
+    Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
+    Config.set("graphics", "borderless", "1" if fullscreen else "0")
+    register_cjk_font()
+
+
+def register_cjk_font() -> str:
+    """Make the CJK font Kivy's default, so every Label renders Chinese (Roboto has no CJK glyphs)."""
+    from kivy.core.text import DEFAULT_FONT, LabelBase
+
+    from kiosk.fonts import find_cjk_font
+
+    path = str(find_cjk_font())
+    LabelBase.register(DEFAULT_FONT, path, path, path, path)
+    return path
