@@ -1,0 +1,86 @@
+"""Refunds, whole or by line: each line gives back exactly its recorded shares, and only once."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Collection, Mapping, Sequence
+
+from core.errors import AlreadyRefunded, InsufficientBalance, NotFound
+from core.events import COUPON_REINSTATED, SALE_REFUNDED, EventDraft
+from core.quote_input import MemberState
+from core.rules import Coupon
+
+
+def lines_to_refund(sale: Mapping[str, Any], refunded: Collection[int], lines: Sequence[int] | None) -> list[int]:
+    """The line numbers (0-based) to refund now: all not yet refunded, or exactly `lines`."""
+    count = len(sale["lines"])
+    if lines is None:
+        todo = [i for i in range(count) if i not in refunded]
+        if not todo:
+            raise AlreadyRefunded("every line of this sale has already been refunded")
+        return todo
+    for i in lines:
+        if not 0 <= i < count:
+            raise NotFound(f"the sale has lines 1 to {count}; there is no line {i + 1}")
+        if i in refunded:
+            raise AlreadyRefunded(f"line {i + 1} ({sale['lines'][i]['name']}) has already been refunded")
+    if len(set(lines)) != len(lines):
+        raise AlreadyRefunded("a line is listed twice")
+    return sorted(lines)
+
+
+def refund_drafts(
+    sale_id: str,
+    sale: Mapping[str, Any],
+    member: MemberState | None,
+    refunded: Collection[int],
+    lines: Sequence[int] | None,
+    coupons: Mapping[str, Coupon],
+    today: dt.date,
+) -> list[EventDraft]:
+    """The refund event (and coupon reinstatements when the whole sale is now refunded)."""
+    todo = lines_to_refund(sale, refunded, lines)
+    picked = [sale["lines"][i] for i in todo]
+    visits: dict[str, int] = {}
+    stock: dict[str, int] = {}
+    for line in picked:
+        if line["visits_pack"]:
+            visits[line["visits_pack"]] = visits.get(line["visits_pack"], 0) + line["visits_used"]
+        if line["pack_bought"]:
+            visits[line["pack_bought"]] = visits.get(line["pack_bought"], 0) - line["pack_visits"]
+        if line["stocked"]:
+            stock[line["sku"]] = stock.get(line["sku"], 0) + line["qty"]
+    back = {k: sum(line[k] for line in picked) for k in ("points_used", "earned", "stored_value", "cash", "external")}
+    clawed = back["earned"]
+    if member is not None:
+        for pack, n in visits.items():
+            if member.visits.get(pack, 0) + n < 0:
+                raise InsufficientBalance(f"visits of {pack} have been used since; refund what is left by hand")
+        # Points the member has since spent cannot be taken back; what is short is recorded, not overdrawn.
+        clawed = min(back["earned"], member.points + back["points_used"])
+    deltas = {
+        "points": back["points_used"] - clawed,
+        "stored_value": back["stored_value"],
+        "lifetime_spend": -(back["stored_value"] + back["cash"] + back["external"]),
+        "visits": {k: v for k, v in visits.items() if v},
+        "stock": stock,
+    }
+    if member is None:
+        deltas = {"stock": stock}
+    data = {
+        "sale": sale_id,
+        "lines": todo,
+        "cash": back["cash"],
+        "external": back["external"],
+        "stored_value": back["stored_value"],
+        "points_back": back["points_used"],
+        "points_clawed": clawed,
+        "points_short": back["earned"] - clawed,
+    }
+    member_id = member.member_id if member else None
+    drafts = [EventDraft(SALE_REFUNDED, member_id, data, {k: v for k, v in deltas.items() if v})]
+    if len(refunded) + len(todo) == len(sale["lines"]):
+        for code in sale["coupons"]:
+            coupon = coupons.get(code)
+            if coupon is not None and coupon.valid_on(today):
+                drafts.append(EventDraft(COUPON_REINSTATED, member_id, {"code": code, "sale": sale_id}))
+    return drafts
