@@ -14,7 +14,7 @@ from core.catalog import Product
 from core.errors import CouponRejected, InsufficientBalance, InsufficientPayment, TierReserved, UnknownProduct
 from core.events import COUPON_REDEEMED, SALE_COMPLETED, EventDraft
 from core.pricing import PriceInput, PriceResult, price_basket, spread
-from core.quote_input import BasketLine, MemberState, TenderRequest, pricing_input
+from core.quote_input import BasketLine, MemberState, TenderRequest, check_basket, pricing_input
 from core.rules import Coupon, Rules
 from core.tiers import tier_change_drafts
 
@@ -127,6 +127,7 @@ def quote(
 ) -> Quote:
     """Price a basket for a member (None for a guest) at local time `now`; raises the first reason it cannot be sold."""
     today = now.date()
+    check_basket(basket)
     products = resolve_products(basket, catalog, rules)
     _check_access(basket, products, member, rules)
     check_coupons(coupons, member, today)

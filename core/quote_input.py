@@ -48,7 +48,8 @@ class TenderRequest:
     use_visits: bool = True
 
 
-def _check_basket(basket: Sequence[BasketLine]) -> None:
+def check_basket(basket: Sequence[BasketLine]) -> None:
+    """Refuse an empty basket, too many lines, or a quantity outside 1 to 999."""
     if not basket:
         raise InvalidQuantity("the basket is empty")
     if len(basket) > MAX_LINES:
@@ -109,7 +110,6 @@ def pricing_input(
     today: dt.date,
 ) -> tuple[PriceInput, list[tuple[str | None, int]], int]:
     """The flat input of price_basket, the visit packs matched per line, and the birthday bonus granted."""
-    _check_basket(basket)
     _check_points(tender.points, member, rules)
     if member is None and tender.stored_value:
         raise InsufficientBalance("stored value needs a member card")

@@ -1,0 +1,26 @@
+"""Picks the pricing engine: the Cython kernels when they are built, else the pure reference in core (and says so).
+
+MEMBERKIOSK_SKIP_NATIVE=1 forces the reference, so the same tests can run both ways.
+"""
+from __future__ import annotations
+
+import os
+
+from core.pricing import price_basket as reference_price_basket
+
+REASON = ""
+try:
+    if os.environ.get("MEMBERKIOSK_SKIP_NATIVE") == "1":
+        raise ImportError("MEMBERKIOSK_SKIP_NATIVE=1")
+    from native.kernels import price_basket
+except ImportError as exc:  # not compiled, or disabled on purpose
+    REASON = str(exc)
+    price_basket = reference_price_basket
+
+AVAILABLE = not REASON
+ENGINE = "native" if AVAILABLE else "reference"
+
+
+def describe() -> str:
+    """One line for `memberkiosk doctor`: which engine prices baskets and why."""
+    return "native (Cython kernels)" if AVAILABLE else f"reference (pure Python): {REASON}"
