@@ -51,3 +51,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `demo`."""
     p = add_command(subparsers, "demo", _demo, "run the kiosk on seeded demo data with simulated devices")
     p.add_argument("--demo-dir", type=Path, help="keep the demo's data here (default: a new temporary folder)")
+    p.add_argument("--cli", action="store_true", help="a scripted walk-through in the terminal instead of the UI")

@@ -219,18 +219,22 @@ class MemberService:
             rows.set_pin(conn, member_id, hash_pin(pin))
 
     def check_pin(self, member_id: str, pin: str) -> None:
-        """Raise WrongPin or PinLocked; the failure count is durable, so a restart does not reset it."""
+        """Raise WrongPin or PinLocked; the failure count is committed before raising, so it survives a restart."""
         with self.db.transaction() as conn:
             pin_hash, failures = rows.pin_state(conn, member_id)
-            if pin_hash is None:
-                raise WrongPin("this member has no payment PIN yet; ask staff to set one")
-            if failures >= PIN_ATTEMPTS:
-                raise PinLocked("payment PIN locked after too many wrong tries; ask staff to reset it")
-            if not verify_pin(pin, pin_hash):
-                rows.count_pin_failure(conn, member_id, failures + 1)
-                left = PIN_ATTEMPTS - failures - 1
-                raise WrongPin(f"wrong PIN, {left} tries left" if left else "wrong PIN; the PIN is now locked")
-            rows.count_pin_failure(conn, member_id, 0)
+            if pin_hash is None or failures >= PIN_ATTEMPTS:
+                outcome = "unset" if pin_hash is None else "locked"
+            else:
+                outcome = "ok" if verify_pin(pin, pin_hash) else "wrong"
+                failures = 0 if outcome == "ok" else failures + 1
+                rows.count_pin_failure(conn, member_id, failures)
+        if outcome == "unset":
+            raise WrongPin("this member has no payment PIN yet; ask staff to set one")
+        if outcome == "locked":
+            raise PinLocked("payment PIN locked after too many wrong tries; ask staff to reset it")
+        if outcome == "wrong":
+            left = PIN_ATTEMPTS - failures
+            raise WrongPin(f"wrong PIN, {left} tries left" if left else "wrong PIN; the PIN is now locked")
 
     def _require(self, conn: sqlite3.Connection, member_id: str) -> Member:
         member = rows.get(conn, member_id)

@@ -99,6 +99,29 @@ def atomic_write(path: Path, content: bytes) -> None:
 
 def open_documents(data_dir: Path) -> TinyDB:
     """The kiosk's TinyDB on the atomic storage; reading it once checks the file is intact."""
+    for tmp in data_dir.glob(f".{DOCS_FILE}.*.tmp"):
+        if not _alive(int(tmp.name.split(".")[-2])):  # left by a writer killed mid-write; never loaded
+            tmp.unlink(missing_ok=True)
     db = TinyDB(data_dir / DOCS_FILE, storage=AtomicJSONStorage)
     db.storage.read()
     return db
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def replace_table(db: TinyDB, name: str, docs: list[dict[str, Any]]) -> None:
+    """Replace a whole table in ONE atomic write (truncate + insert would be two, with an empty table between)."""
+    data = db.storage.read() or {}
+    data[name] = {str(i): doc for i, doc in enumerate(docs, start=1)}
+    db.storage.write(data)
+    table = db.table(name)
+    table.clear_cache()
+    table._next_id = None  # what TinyDB's own truncate() does so the next insert recounts ids

@@ -1,0 +1,65 @@
+"""Fixtures every test tier shares: a kiosk on a temporary data directory and the real console script."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+from kiosk.app import Kiosk
+
+T0 = 1_795_000_000_000  # a fixed instant (2026-11-18) so tests never read the clock
+
+
+class FakeClock:
+    """Milliseconds that move only when a test says so."""
+
+    def __init__(self, start: int = T0) -> None:
+        self.now = start
+
+    def __call__(self) -> int:
+        return self.now
+
+    def advance(self, ms: int) -> None:
+        self.now += ms
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def kiosk(tmp_path: Path, clock: FakeClock) -> Iterator[Kiosk]:
+    k = Kiosk.open(tmp_path / "data", clock=clock, kiosk_id="k1", store_id="s1")
+    yield k
+    k.close()
+
+
+def _console_script() -> str:
+    found = shutil.which("memberkiosk", path=str(Path(sys.executable).parent)) or shutil.which("memberkiosk")
+    assert found, "the memberkiosk console script is not installed: run tests/run.sh"
+    return found
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
+    """Run the installed `memberkiosk` on a temporary data directory; `.json()` parses --json output."""
+    script = _console_script()
+    data_dir = tmp_path / "cli-data"
+
+    def run(*args: str, input: str | None = None, check_rc: int | None = 0) -> subprocess.CompletedProcess:
+        env = {**os.environ, "MEMBERKIOSK_DATA_DIR": str(data_dir), "MEMBERKIOSK_KIOSK_ID": "k9"}
+        proc = subprocess.run([script, *args], capture_output=True, text=True, env=env, input=input, timeout=60)
+        if check_rc is not None:
+            assert proc.returncode == check_rc, f"rc={proc.returncode}\nstdout:{proc.stdout}\nstderr:{proc.stderr}"
+        proc.json = lambda: json.loads(proc.stdout)  # type: ignore[attr-defined]
+        return proc
+
+    run.data_dir = data_dir  # type: ignore[attr-defined]
+    return run

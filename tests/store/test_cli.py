@@ -1,0 +1,80 @@
+"""The foundation's commands through the installed console script, as a technician would run them."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def test_every_command_answers_help(cli) -> None:
+    for args in (["--help"], ["members", "--help"], ["members", "add", "--help"], ["topup", "--help"],
+                 ["import", "--help"], ["export", "--help"], ["verify", "--help"], ["backup", "--help"],
+                 ["restore", "--help"], ["demo", "--help"]):
+        assert "usage: memberkiosk" in cli(*args).stdout
+
+
+def test_register_find_topup_history(cli) -> None:
+    added = cli("members", "add", "--phone", "13800138000", "--name", "张三", "--card", "04a1b2c3",
+                "--birthday", "1990-05-17", "--consent", "--json").json()
+    member_id = added["member_id"]
+    assert member_id == "k9-000001" and added["cards"] == [{"uid": "04A1B2C3", "status": "active"}]
+    text = cli("members", "find", "--card", "04A1B2C3").stdout
+    assert "138****8000" in text and "13800138000" not in text and "¥0.00" in text
+    assert cli("topup", member_id, "99.9", "--json").json()["credited_fen"] == 9990
+    assert cli("--json", "members", "find", "--phone", "13800138000").json()["stored_value_fen"] == 9990
+    history = cli("members", "history", member_id, "--json").json()
+    assert [e["type"] for e in history] == ["stored_value.topped_up", "card.linked", "member.registered"]
+    assert "stored_value ¥99.90" in cli("members", "history", member_id).stdout
+
+
+def test_errors_are_clear_and_write_nothing(cli) -> None:
+    cli("members", "add", "--phone", "13800138000", "--consent")
+    dup = cli("members", "add", "--phone", "13800138000", "--consent", check_rc=2)
+    assert "already registered" in dup.stderr
+    assert "not a mainland China mobile" in cli("members", "add", "--phone", "123", "--consent", check_rc=2).stderr
+    assert "privacy notice" in cli("members", "add", "--phone", "13800138001", check_rc=2).stderr
+    assert "not an amount" in cli("topup", "k9-000001", "12.345", check_rc=2).stderr
+    assert "no member" in cli("members", "find", "--id", "k9-000404", check_rc=2).stderr
+    assert len(cli("export", "--json").json()) == 1
+
+
+def test_import_reports_bad_lines_and_imports_the_rest_atomically(cli, tmp_path: Path) -> None:
+    csv = tmp_path / "members.csv"
+    csv.write_text(
+        "phone,name,birthday,gender,card,stored_value\n"
+        "13800000001,甲,1990-01-01,女,04000001,100.50\n"
+        "12345,乙,,,,\n"
+        "13800000002,丙,1990-13-01,,,\n"
+        "13800000003,丁,,男,04000003,\n"
+        "13800000001,重复,,,,\n"
+        "13800000004,戊,,,04000001,\n"
+        "13800000005,己,,,,abc\n",
+        encoding="utf-8",
+    )
+    result = cli("import", str(csv), "--json", check_rc=1).json()
+    assert result["imported"] == 2
+    assert [e["line"] for e in result["errors"]] == [3, 4, 6, 7, 8]
+    assert "not a mainland China mobile" in result["errors"][0]["error"]
+    exported = cli("export").stdout.splitlines()
+    assert exported[0].startswith("member_id,phone,name")
+    assert any(",甲,1990-01-01,F,04000001,普通,0,100.50," in row for row in exported)
+    assert "line 3:" in cli("import", str(csv), check_rc=1).stdout  # re-import: all refused, nothing doubled
+    assert len(cli("export", "--json").json()) == 2
+
+
+def test_verify_backup_restore(cli, tmp_path: Path) -> None:
+    cli("members", "add", "--phone", "13800138000", "--consent")
+    cli("topup", "k9-000001", "10")
+    assert cli("verify").stdout.startswith("store intact")
+    archive = tmp_path / "b.tar.gz"
+    cli("backup", str(archive))
+    cli("topup", "k9-000001", "5")
+    assert "restored" in cli("restore", str(archive)).stdout
+    assert cli("members", "find", "--id", "k9-000001", "--json").json()["stored_value_fen"] == 1000
+    ledger = cli.data_dir / "ledger.sqlite"
+    ledger.write_bytes(ledger.read_bytes().replace(b'{"stored_value":1000}', b'{"stored_value":9000}'))
+    bad = cli("verify", "--json", check_rc=3).json()
+    assert bad["ok"] is False and "checksum mismatch" in bad["problems"][0]
+
+
+def test_demo_walks_through_seeded_data(cli, tmp_path: Path) -> None:
+    out = cli("demo", "--cli", "--demo-dir", str(tmp_path / "demo")).stdout
+    assert "张伟 taps card 04A1B2C3" in out and "store intact" in out
