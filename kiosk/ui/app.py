@@ -15,6 +15,7 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 
 from kiosk.ui import i18n, theme
+from kiosk.ui import widgets  # noqa: F401  (registers Keypad, DatePicker, SurnamePicker for the kv files)
 from kiosk.ui.demo_panel import DemoPanel  # noqa: F401  (registers the class app.kv names)
 from kiosk.ui.devices import DeviceBridge
 from kiosk.ui.metrics import PROCESS_T0, Metrics

@@ -112,11 +112,16 @@ class UI:
         touch.touch_up()
         self.step(2)
 
-    def tap_text(self, text: str) -> None:
-        """Tap the button showing exactly `text`."""
-        matches = [w for w in _walk(self.screen) if getattr(w, "text", None) == text and hasattr(w, "trigger_action")]
-        assert matches, f"no button {text!r} on screen {self.screen.name}; shown: {self.texts()}"
+    def tap_text(self, text: str, within: Widget | None = None) -> None:
+        """Tap the button showing exactly `text` (on the current screen unless `within` says where)."""
+        where = within or self.screen
+        matches = [w for w in _walk(where) if getattr(w, "text", None) == text and hasattr(w, "trigger_action")]
+        assert matches, f"no button {text!r} on {where}; shown: {self.texts(where)}"
         self.tap(matches[0])
+
+    def tap_demo(self, label: str) -> None:
+        """Press a demo-panel button: a simulated card tap or scan, delivered like a driver's event."""
+        self.tap_text(label, within=self.app.root.ids.demo_panel)
 
     def type_digits(self, keypad: str, digits: str) -> None:
         """Tap the keys of a numeric keypad, one digit at a time."""

@@ -1,0 +1,108 @@
+"""Points lookup: who the card belongs to, tier, points, stored value, visit packs and the last purchases."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from kivy.properties import ListProperty, ObjectProperty
+
+from core import events as ev
+from core.members import mask_phone
+from core.money import format_fen
+from kiosk.services.members import MemberView
+from kiosk.ui.screens.base import KioskScreen
+
+RECENT_SALES = 5
+
+
+class MemberScreen(KioskScreen):
+    """Shows one member; entered with a card UID (tap), a member number, or a MemberView already loaded."""
+
+    member = ObjectProperty(None, allownone=True)
+    purchases = ListProperty([])  # (date, items, amount) of the last sales, newest first
+
+    def enter(self, uid: str | None = None, member: MemberView | None = None, arrived: float | None = None, **_: Any) -> None:
+        """Clear the last member at once, then load this one off the UI thread."""
+        super().enter()
+        self.member, self.purchases = None, []
+        members = self.kiosk.members
+        if member is not None:
+            find = lambda: members.get(member.member.member_id)  # noqa: E731  (fresh balances)
+        else:
+            find = lambda: members.by_card(uid)  # noqa: E731
+        self.call(lambda: self._load(find), lambda loaded: self._show(loaded, arrived))
+
+    def _load(self, find: Any) -> tuple[MemberView, list[tuple[str, str, int]]]:
+        """Worker thread: the member and their recent sales, read together."""
+        view = find()
+        sales = [e for e in self.kiosk.members.history(view.member.member_id, limit=50) if e.type == ev.SALE_COMPLETED]
+        return view, [_purchase(e) for e in sales[:RECENT_SALES]]
+
+    def _show(self, loaded: tuple[MemberView, list], arrived: float | None) -> None:
+        self.member, self.purchases = loaded
+        if arrived is not None:
+            self.app.metrics.after_next_frame("tap_to_member", arrived)
+
+    def on_device(self, event: Any, arrived: float) -> bool:
+        """Another card tapped here: show that member instead."""
+        if type(event).__name__ == "CardTapped":
+            self.enter(uid=event.uid, arrived=arrived)
+            return True
+        return False
+
+    def on_kv_post(self, _base: Any) -> None:
+        """Redraw the rows whenever the member, their purchases or the language change."""
+        self.bind(member=self._render, purchases=self._render)
+        self.app.bind(lang=self._render)
+
+    def _render(self, *_args: Any) -> None:
+        from kivy.factory import Factory
+
+        self.ids.facts.clear_widgets()
+        for label, value in self.facts(self.member):
+            row = Factory.FactRow()  # kv-declared properties cannot be passed to the constructor
+            row.label, row.value = label, value
+            self.ids.facts.add_widget(row)
+        self.ids.purchases.clear_widgets()
+        for day, items, amount in self.purchases:
+            self.ids.purchases.add_widget(Factory.KNote(text=f"{day}  {items}  {format_fen(amount)}"))
+        if not self.purchases and self.member is not None:
+            self.ids.purchases.add_widget(Factory.KNote(text=self.app.t("member.no_purchases")))
+
+    # -- formatting ---------------------------------------------------------------------------------
+    def greeting(self, view: MemberView | None, _lang: str) -> str:
+        """'王先生，您好' or the masked phone when no name is known."""
+        if view is None:
+            return self.app.t("member.loading")
+        return self.app.t("member.hello", name=view.member.name or mask_phone(view.member.phone))
+
+    def facts(self, view: MemberView | None) -> list[tuple[str, str]]:
+        """(label, value) rows: phone, number, tier, points, stored value, visit packs."""
+        if view is None:
+            return []
+        b, t = view.balances, self.app.t
+        visits = "，".join(f"{pack} × {left}" for pack, left in sorted(b.visits.items()) if left) or t("member.none")
+        return [
+            (t("member.phone"), mask_phone(view.member.phone)),
+            (t("member.number"), view.member.member_id),
+            (t("member.tier"), b.tier),
+            (t("member.points"), f"{b.points:,}"),
+            (t("member.stored_value"), format_fen(b.stored_value)),
+            (t("member.visits"), visits),
+            (t("member.lifetime"), format_fen(b.lifetime_spend)),
+        ]
+
+    def checkout(self) -> None:
+        """Start a checkout already identified as this member."""
+        self.app.go("checkout", member=self.member)
+
+
+def _purchase(event: ev.Event) -> tuple[str, str, int]:
+    """A sale shown as (day, first items, amount paid)."""
+    lines = event.data.get("lines", [])
+    names = "、".join(str(line.get("name", line.get("sku", ""))) for line in lines[:3]) + ("…" if len(lines) > 3 else "")
+    day = event.data.get("day") or dt.datetime.fromtimestamp(event.ts / 1000).date().isoformat()
+    return day, names, int(event.deltas.get("lifetime_spend", 0))
+
+
+SCREEN = MemberScreen
