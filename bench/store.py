@@ -1,0 +1,209 @@
+"""Store benchmark: our SQLite ledger + TinyDB documents against stock TinyDB (JSONStorage), same data, one run.
+
+    python bench/store.py [--members 100000] [--events 1000000] [--tinydb-members 100000]
+
+Prints medians (several runs; the machine is small and noisy), the goals beside them, and ratios.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from core.events import TOPPED_UP, EventDraft
+from kiosk.app import Kiosk
+from kiosk.services.members import Registration
+from kiosk.services.topup import top_up
+from kiosk.store import ledger
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def phone(i: int) -> str:
+    return f"139{i:08d}"
+
+
+def card(i: int) -> str:
+    return f"04{i:06X}"
+
+
+def median_us(fn, runs: int) -> float:
+    samples = []
+    for _ in range(runs):
+        t = time.perf_counter_ns()
+        fn()
+        samples.append((time.perf_counter_ns() - t) / 1000)
+    return statistics.median(samples)
+
+
+def build_ours(data_dir: Path, members: int, events: int) -> None:
+    """Members through the registration code, then top-ups through ledger.append, in large transactions."""
+    with Kiosk.open(data_dir, kiosk_id="bench") as kiosk:
+        now = kiosk.clock()
+        for start in range(0, members, 10_000):
+            with kiosk.db.transaction() as conn:
+                for i in range(start, min(members, start + 10_000)):
+                    kiosk.members.add_in(conn, Registration(phone=phone(i), consent=True, card=card(i)), now)
+        rng = random.Random(1)
+        remaining = events - 2 * members
+        while remaining > 0:
+            n = min(remaining, 20_000)
+            drafts = [
+                EventDraft(TOPPED_UP, f"bench-{rng.randint(1, members):06d}", {"amount": a}, {"stored_value": a})
+                for a in (rng.randint(100, 100_000) for _ in range(n))
+            ]
+            with kiosk.db.transaction() as conn:
+                ledger.append(conn, kiosk.who, drafts, now)
+            remaining -= n
+
+
+def build_tinydb(path: Path, members: int) -> None:
+    """The naive design-card store: one JSON file, members with balances and their events inside."""
+    from tinydb import TinyDB
+
+    docs = {
+        str(i + 1): {"member_id": f"bench-{i + 1:06d}", "phone": phone(i), "cards": [card(i)], "stored_value": 0}
+        for i in range(members)
+    }
+    path.write_text(json.dumps({"members": docs, "events": {}}))
+    TinyDB(path).close()
+
+
+def bench_ours(data_dir: Path, members: int, runs: int) -> dict:
+    rng = random.Random(2)
+    out = {}
+    with Kiosk.open(data_dir) as kiosk:
+        out["lookup_card_us"] = median_us(lambda: kiosk.members.by_card(card(rng.randrange(members))), runs)
+        out["lookup_phone_us"] = median_us(lambda: kiosk.members.by_phone(phone(rng.randrange(members))), runs)
+        out["topup_us"] = median_us(lambda: top_up(kiosk.members, f"bench-{rng.randint(1, members):06d}", 100), 300)
+    return out
+
+
+def bench_bare(tmp: Path) -> dict:
+    """The floor: one-row SQLite WAL synchronous=FULL commits, and plain append + fsync, in the same directory."""
+    conn = sqlite3.connect(tmp / "bare.sqlite", isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+
+    def one_row() -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO t (v) VALUES ('x')")
+        conn.execute("COMMIT")
+
+    out = {"bare_sqlite_commit_us": median_us(one_row, 300)}
+    fd = os.open(tmp / "bare.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    out["append_fsync_us"] = median_us(lambda: (os.write(fd, b"x" * 100), os.fsync(fd)), 300)
+    os.close(fd)
+    return out
+
+
+def bench_tinydb(path: Path, members: int) -> dict:
+    from tinydb import Query, TinyDB
+
+    rng = random.Random(3)
+    db = TinyDB(path)
+    table, q = db.table("members"), Query()
+    out = {
+        "tinydb_lookup_card_us": median_us(lambda: table.get(q.cards.any([card(rng.randrange(members))])), 5),
+        "tinydb_lookup_phone_us": median_us(lambda: table.get(q.phone == phone(rng.randrange(members))), 5),
+    }
+
+    def topup() -> None:
+        i = rng.randrange(members)
+        table.update(lambda d: d.update(stored_value=d["stored_value"] + 100), q.phone == phone(i))
+        db.table("events").insert({"type": TOPPED_UP, "member": i, "amount": 100})
+
+    out["tinydb_topup_us"] = median_us(topup, 3)
+    db.close()
+    return out
+
+
+_CHILD_OPEN = """
+import sys, time, resource
+from pathlib import Path
+t = time.perf_counter()
+from kiosk.app import Kiosk
+k = Kiosk.open(Path(sys.argv[1]))
+opened = time.perf_counter() - t
+n = int(sys.argv[2])
+for i in range(10000):
+    k.members.by_card(f"04{i * 7919 % n:06X}")
+print(opened, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+_CHILD_CRASH = """
+import os, sys, signal
+from pathlib import Path
+from kiosk.app import Kiosk
+from kiosk.services.topup import top_up
+k = Kiosk.open(Path(sys.argv[1]), check=False)
+k.db.conn.execute("PRAGMA wal_autocheckpoint = 0")
+for i in range(2000):
+    top_up(k.members, f"bench-{i + 1:06d}", 1)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+_CHILD_TINYDB_RSS = """
+import sys, resource
+from tinydb import TinyDB, Query
+db = TinyDB(sys.argv[1]); db.table("members").get(Query().phone == "0")
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def _python(code: str, *args: str) -> str:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True, env=env).stdout
+
+
+def bench_open(data_dir: Path, members: int) -> dict:
+    """Open after a kill -9 that left a 2000-commit WAL to recover, in fresh processes; peak RSS while serving."""
+    samples, rss = [], []
+    for _ in range(3):
+        subprocess.run([sys.executable, "-c", _CHILD_CRASH, str(data_dir)], env={**os.environ, "PYTHONPATH": str(REPO)})
+        wal = (data_dir / "ledger.sqlite-wal").stat().st_size
+        seconds, maxrss = _python(_CHILD_OPEN, str(data_dir), str(members)).split()
+        samples.append(float(seconds))
+        rss.append(int(maxrss) / 1024)
+    return {"open_recover_s": statistics.median(samples), "wal_bytes_recovered": wal, "peak_rss_mb": max(rss)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=100_000)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--tinydb-members", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=2000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(dir=REPO / "bench") as tmp:
+        tmp = Path(tmp)
+        t = time.perf_counter()
+        build_ours(tmp / "ours", args.members, args.events)
+        print(f"built {args.members} members / {args.events} events in {time.perf_counter() - t:.0f} s; "
+              f"ledger {os.path.getsize(tmp / 'ours' / 'ledger.sqlite') / 2**20:.0f} MiB")
+        build_tinydb(tmp / "tiny.json", args.tinydb_members)
+        r = {**bench_ours(tmp / "ours", args.members, args.runs), **bench_bare(tmp), **bench_open(tmp / "ours", args.members)}
+        r.update(bench_tinydb(tmp / "tiny.json", args.tinydb_members))
+        r["tinydb_peak_rss_mb"] = int(_python(_CHILD_TINYDB_RSS, str(tmp / "tiny.json"))) / 1024
+    rows = [
+        ("lookup by card UID", f"{r['lookup_card_us']:.1f} µs", "<= 100 µs", f"TinyDB {r['tinydb_lookup_card_us'] / 1000:.1f} ms = {r['tinydb_lookup_card_us'] / r['lookup_card_us']:.0f}x slower"),
+        ("lookup by phone", f"{r['lookup_phone_us']:.1f} µs", "<= 100 µs", f"TinyDB {r['tinydb_lookup_phone_us'] / 1000:.1f} ms = {r['tinydb_lookup_phone_us'] / r['lookup_phone_us']:.0f}x slower"),
+        ("durable top-up commit", f"{r['topup_us']:.0f} µs", "<= 500 µs, <= 2x bare", f"{r['topup_us'] / r['bare_sqlite_commit_us']:.2f}x bare SQLite ({r['bare_sqlite_commit_us']:.0f} µs), {r['topup_us'] / r['append_fsync_us']:.2f}x append+fsync ({r['append_fsync_us']:.0f} µs); TinyDB {r['tinydb_topup_us'] / 1e6:.2f} s = {r['tinydb_topup_us'] / r['topup_us']:.0f}x slower"),
+        ("open and recover", f"{r['open_recover_s']:.2f} s", "<= 3 s", f"after kill -9 with a {r['wal_bytes_recovered'] / 2**20:.1f} MiB WAL"),
+        ("peak RSS serving lookups", f"{r['peak_rss_mb']:.0f} MB", "<= 150 MB", f"TinyDB just loading its file: {r['tinydb_peak_rss_mb']:.0f} MB"),
+    ]
+    for name, value, goal, note in rows:
+        print(f"{name:<26} {value:>10}   goal {goal:<22} {note}")
+
+
+if __name__ == "__main__":
+    main()
