@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from core.money import format_fen
 
@@ -188,3 +188,21 @@ def layout(r: Receipt, width: int = WIDTH_58MM) -> list[str]:
         out.append(rule)
         out += [center(part, width) for text in r.footer for part in wrap(text, width)]
     return out
+
+
+def to_dict(r: Receipt) -> dict:
+    """A JSON-ready dict of the receipt (the print queue stores it so a reprint shows the same thing)."""
+    d = asdict(r)
+    d["time"] = r.time.isoformat()
+    return d
+
+
+def from_dict(d: dict) -> Receipt:
+    """The receipt back from to_dict's output."""
+    fields = dict(d)
+    fields["time"] = dt.datetime.fromisoformat(d["time"])
+    fields["lines"] = tuple(ReceiptLine(**line) for line in d["lines"])
+    fields["tenders"] = tuple(Tender(**t) for t in d["tenders"])
+    fields["store_info"] = tuple(d["store_info"])
+    fields["footer"] = tuple(d["footer"])
+    return Receipt(**fields)

@@ -1,0 +1,1 @@
+"""IC card readers: PC/SC driver, APDU dialogue and a simulator."""

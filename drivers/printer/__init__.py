@@ -1,0 +1,1 @@
+"""ESC/POS receipt printers: transports, Chinese text encoding and a simulator."""

@@ -1,0 +1,36 @@
+"""core.receipt layout: CJK counted double width, columns aligned on 58 mm and 80 mm paper."""
+from __future__ import annotations
+
+import pytest
+
+from core.receipt import from_dict, layout, text_width, to_dict, wrap
+from tests.drivers.receipts import sample_receipt
+
+
+@pytest.mark.parametrize("width", [32, 48])
+def test_every_line_fits_and_amounts_share_a_right_edge(width):
+    lines = layout(sample_receipt(), width)
+    assert all(text_width(line) <= width for line in lines)
+    money = [line for line in lines if line.rstrip().endswith((".00", ".80", ".20"))]
+    assert len(money) >= 8 and all(text_width(line) == width for line in money)
+
+
+def test_58mm_receipt_reads_right():
+    lines = layout(sample_receipt(), 32)
+    assert lines[0].strip() == "鲜果时光便利店" and text_width(lines[0]) == 32
+    for expected in ("合计                     ￥49.80", "优惠                     -￥2.00",
+                     "应付                     ￥47.80", "找零                      ￥2.20",
+                     "会员            138****8000 金卡", "储值余额                 ￥60.00",
+                     "（VIP）     1    30.00     30.00", "            2     3.50      6.00"):
+        assert expected in lines
+    assert "138****8000" in "\n".join(lines) and "13800138000" not in "\n".join(lines)
+
+
+def test_long_name_gets_its_own_line_and_words_are_not_cut():
+    assert wrap("Organic Bananas premium family pack", 32) == ["Organic Bananas premium family", "pack"]
+    assert wrap("洗车" * 10, 32) == ["洗车" * 8, "洗车" * 2]
+
+
+def test_receipt_round_trips_through_json_form():
+    r = sample_receipt()
+    assert from_dict(to_dict(r)) == r
