@@ -1,0 +1,1 @@
+"""Receipt printing for the app: a durable print queue, its worker, and PNG previews."""
