@@ -37,7 +37,7 @@ from core.rules import (
 
 PERCENT = integer(0, 100)
 POINTS = integer(0, 10_000_000)
-MULTIPLIER = hundredths(100 * 100)  # up to 100x
+MULTIPLIER = hundredths(1000)  # up to 10x; three of them combined stay inside 64-bit kernel sums
 
 
 def parse_rules(source: str) -> Rules:

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import os
 
+from core.batch import price_batch as reference_price_batch
 from core.pricing import price_basket as reference_price_basket
 
 REASON = ""
 try:
     if os.environ.get("MEMBERKIOSK_SKIP_NATIVE") == "1":
         raise ImportError("MEMBERKIOSK_SKIP_NATIVE=1")
-    from native.kernels import price_basket
+    from native.kernels import price_basket, price_batch
 except ImportError as exc:  # not compiled, or disabled on purpose
     REASON = str(exc)
     price_basket = reference_price_basket
+    price_batch = reference_price_batch
 
 AVAILABLE = not REASON
 ENGINE = "native" if AVAILABLE else "reference"
