@@ -18,16 +18,13 @@ os.environ["KIVY_HOME"] = _KIVY_HOME
 os.environ["KIVY_NO_CONSOLELOG"] = "1"
 os.environ["KIVY_NO_FILELOG"] = "1"
 os.environ["KIVY_LOG_MODE"] = "PYTHON"
+os.environ["KCFG_GRAPHICS_MAXFPS"] = "0"  # tests step the loop themselves: no frame pacing sleeps
 if not os.environ.get("MEMBERKIOSK_UI_VISIBLE"):
     os.environ["SDL_VIDEODRIVER"] = "offscreen"
 
 from kiosk.ui import boot  # noqa: E402  (after the environment above)
 
 boot.configure(Path(_KIVY_HOME), fullscreen=False)
-
-from kivy.config import Config  # noqa: E402
-
-Config.set("graphics", "maxfps", "0")  # tests step the loop themselves; no frame pacing sleeps
 
 from tests.ui.harness import UI, start_window  # noqa: E402
 
