@@ -118,30 +118,32 @@ class MemberService:
     def get(self, member_id: str) -> MemberView:
         """The member by member number, or NotFound."""
         with self.db.reading() as conn:
-            member = rows.get(conn, member_id.strip())
-            if member is None:
-                raise NotFound(f"no member with number {member_id}")
-            return MemberView(member, ledger.load_balances(conn, member.member_id), rows.cards_of(conn, member.member_id))
+            return self._view(conn, self._require(conn, member_id.strip()))
 
     def by_phone(self, phone: str) -> MemberView:
         """The member registered with this phone, or NotFound."""
         normalized = normalize_phone(phone)
         with self.db.reading() as conn:
             member = rows.by_phone(conn, normalized)
-        if member is None:
-            raise NotFound(f"no member with phone {mask_phone(normalized)}; register first")
-        return self.get(member.member_id)
+            if member is None:
+                raise NotFound(f"no member with phone {mask_phone(normalized)}; register first")
+            return self._view(conn, member)
 
     def by_card(self, uid: str) -> MemberView:
         """The member holding this card; CardBlocked for a lost card, NotFound for an unknown one."""
         normalized = normalize_uid(uid)
         with self.db.reading() as conn:
             owner = rows.card(conn, normalized)
-        if owner is None:
-            raise NotFound(f"card {normalized} is not registered; register it or ask staff")
-        if owner[1] == "blocked":
-            raise CardBlocked(f"card {normalized} was reported lost and no longer works; ask staff for a new card")
-        return self.get(owner[0])
+            if owner is None:
+                raise NotFound(f"card {normalized} is not registered; register it or ask staff")
+            if owner[1] == "blocked":
+                raise CardBlocked(f"card {normalized} was reported lost and no longer works; ask staff for a new card")
+            return self._view(conn, self._require(conn, owner[0]))
+
+    @staticmethod
+    def _view(conn: sqlite3.Connection, member: Member) -> MemberView:
+        """Record, balances and cards read in one snapshot."""
+        return MemberView(member, ledger.load_balances(conn, member.member_id), rows.cards_of(conn, member.member_id))
 
     def link_card(self, member_id: str, uid: str) -> MemberView:
         """Give a member another card (members may hold several)."""
