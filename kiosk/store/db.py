@@ -71,8 +71,11 @@ class Database:
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
-        """A consistent read: one snapshot for all queries inside."""
+        """A consistent read: one snapshot for all queries inside (nested inside a transaction, that one's)."""
         with self._lock:
+            if self.conn.in_transaction:  # only this thread can be in it: it holds the lock
+                yield self.conn
+                return
             self.conn.execute("BEGIN")
             try:
                 yield self.conn
