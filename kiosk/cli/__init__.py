@@ -16,6 +16,8 @@ COMMAND_MODULES = [
     "kiosk.cli.topup",
     "kiosk.cli.maintenance",
     "kiosk.cli.demo",
+    "kiosk.cli.devices",
+    "kiosk.cli.receipt",
 ]
 
 DATA_DIR_ENV = "MEMBERKIOSK_DATA_DIR"

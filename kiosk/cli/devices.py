@@ -1,0 +1,112 @@
+"""`memberkiosk devices`: what hardware this kiosk sees and how each configured device is doing, for the installer."""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import threading
+from pathlib import Path
+from typing import Any, Mapping
+
+from core.errors import KioskError
+from drivers.base import DeviceConfigError, DriverUnavailable
+from drivers.events import DeviceHealth
+from drivers.factory import build_all
+from kiosk.cli.common import add_command, emit, open_kiosk
+
+DEVICES_TABLE = "devices"  # one document: {name: {"type": ..., options...}}
+SETTLE_S = 3.0  # how long a started device may take to find its hardware
+
+
+def configured_devices(docs: Any) -> dict[str, dict[str, Any]]:
+    """The device configuration from the kiosk's "devices" document ({} when none is set)."""
+    rows = docs.table(DEVICES_TABLE).all()
+    return {name: dict(cfg) for name, cfg in rows[0].items()} if rows else {}
+
+
+def seen() -> dict[str, list[str]]:
+    """Hardware present now, whatever the configuration says."""
+    return {"card readers": _pcsc_readers(), "input devices": _input_devices(),
+            "serial ports": _serial_ports(), "usb printers": sorted(glob.glob("/dev/usb/lp*"))}
+
+
+def _pcsc_readers() -> list[str]:
+    try:
+        from drivers.card.pcsc import PcscCardReader
+        return PcscCardReader(lambda e: None).readers()
+    except DriverUnavailable as exc:
+        return [f"(none: {exc})"]
+
+
+def _input_devices() -> list[str]:
+    try:
+        import evdev
+    except ImportError:
+        return ["(evdev not installed)"]
+    found = []
+    for path in evdev.list_devices():
+        try:
+            with evdev.InputDevice(path) as dev:
+                found.append(f"{path}: {dev.name}")
+        except OSError as exc:
+            found.append(f"{path}: (cannot open: {exc.strerror})")
+    return found
+
+
+def _serial_ports() -> list[str]:
+    try:
+        from serial.tools.list_ports import comports
+    except ImportError:
+        return ["(pyserial not installed)"]
+    return [f"{p.device}: {p.description}" for p in comports()]
+
+
+def probe(configs: Mapping[str, Mapping[str, Any]], settle_s: float = SETTLE_S) -> dict[str, DeviceHealth]:
+    """Start each configured device, give it `settle_s` to find its hardware, and report its health."""
+    result: dict[str, DeviceHealth] = {}
+    changed = threading.Event()
+    try:
+        devices = build_all(configs, lambda event: changed.set())
+    except (DeviceConfigError, DriverUnavailable) as exc:
+        raise KioskError(f"device configuration: {exc}") from None
+    for name, device in devices.items():
+        if hasattr(device, "check"):  # printers are asked directly (DLE EOT)
+            result[name] = device.check()
+            continue
+        changed.clear()
+        device.start()
+        try:
+            changed.wait(settle_s)
+            result[name] = device.health()
+        finally:
+            device.stop()
+    return result
+
+
+def _devices(args: argparse.Namespace) -> int:
+    if args.config is not None:
+        try:
+            configs = json.loads(args.config.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise KioskError(f"cannot read device configuration {args.config}: {exc}") from None
+    else:
+        with open_kiosk(args) as kiosk:
+            configs = configured_devices(kiosk.docs)
+    health = probe(configs)
+    hardware = seen()
+    payload = {"configured": {n: {"config": configs[n], "state": h.state, "reason": h.reason} for n, h in health.items()},
+               "seen": hardware}
+    lines = ["configured devices:" if health else "no devices configured (the kiosk runs with simulators)"]
+    lines += [f"  {name:<10} {h.state:<9} {configs[name].get('type', '?'):<7} {h.reason}" for name, h in health.items()]
+    for what, items in hardware.items():
+        lines.append(f"{what}:")
+        lines += [f"  {item}" for item in items] or ["  (none)"]
+    emit(args, payload, "\n".join(lines))
+    return 0 if all(h.state == "ok" for h in health.values()) else 1
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `devices`."""
+    p = add_command(subparsers, "devices", _devices,
+                    "list card readers, scanners and printers seen, and each configured device's health")
+    p.add_argument("--config", type=Path, help="try this JSON device configuration instead of the saved one")

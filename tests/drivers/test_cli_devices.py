@@ -1,0 +1,68 @@
+"""`memberkiosk devices` and `memberkiosk receipt reprint|preview` through the installed console script."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from PIL import Image
+
+from kiosk.app import Kiosk
+from kiosk.printing.queue import PrintQueue
+from tests.drivers.receipts import sample_receipt
+from tests.drivers.tcp_printer import LoopbackPrinter
+
+
+@pytest.fixture
+def loopback():
+    printer = LoopbackPrinter()
+    yield printer
+    printer.close()
+
+
+def save_devices(data_dir, devices: dict) -> None:
+    with Kiosk.open(data_dir) as kiosk:
+        kiosk.docs.table("devices").insert(devices)
+
+
+def test_devices_reports_real_reader_and_printer_health(cli, pcscd, loopback):
+    save_devices(cli.data_dir, {
+        "card": {"type": "pcsc", "reader": "Virtual PCD 00 00"},
+        "printer": {"type": "escpos", "transport": "network", "host": "127.0.0.1", "port": loopback.port},
+    })
+    out = cli("devices", "--json").json()
+    assert out["configured"]["card"]["state"] == "ok" and "Virtual PCD 00 00" in out["configured"]["card"]["reason"]
+    assert out["configured"]["printer"] == {"config": {"type": "escpos", "transport": "network", "host": "127.0.0.1",
+                                                       "port": loopback.port}, "state": "ok", "reason": "ready"}
+    assert "Virtual PCD 00 00" in out["seen"]["card readers"]
+
+
+def test_devices_exits_1_naming_what_is_wrong(cli, tmp_path):
+    config = tmp_path / "devices.json"
+    config.write_text(json.dumps({"scanner": {"type": "serial", "port": str(tmp_path / "ttyNone")}}))
+    proc = cli("devices", "--config", str(config), check_rc=1)
+    assert "scanner" in proc.stdout and "gone" in proc.stdout and "ttyNone" in proc.stdout
+    config.write_text(json.dumps({"printer": {"type": "laser"}}))
+    proc = cli("devices", "--config", str(config), check_rc=2)
+    assert "printer type 'laser' is unknown" in proc.stderr
+
+
+def test_receipt_preview_and_reprint_now(cli, loopback, tmp_path):
+    save_devices(cli.data_dir, {"printer": {"type": "escpos", "transport": "network", "host": "127.0.0.1",
+                                            "port": loopback.port, "paper": "80mm"}})
+    queue = PrintQueue.in_data_dir(cli.data_dir)
+    queue.enqueue("S42", sample_receipt("S42"), 1)
+    queue.close()
+
+    out = tmp_path / "s42.png"
+    assert cli("receipt", "preview", "S42", str(out), "--columns", "48", "--json").json()["png"] == str(out)
+    with Image.open(out) as img:
+        assert img.format == "PNG" and img.width > 500
+
+    assert cli("receipt", "reprint", "S42", "--now", "--wait", "10", "--json").json()["printed"] is True
+    first, reprint = loopback.wait_jobs(2)  # --now drains what waited in the queue too, oldest first
+    assert "重印".encode("gb18030") not in first and b"S42" in first
+    assert "重印 REPRINT".encode("gb18030") in reprint and b"S42" in reprint
+    assert "鲜果时光便利店".encode("gb18030") in reprint
+
+    proc = cli("receipt", "reprint", "S404", check_rc=2)
+    assert "no receipt was queued for sale S404" in proc.stderr
