@@ -25,6 +25,9 @@ POINTS_ADJUSTED = "points.adjusted"
 POINTS_EXPIRED = "points.expired"
 VISITS_SOLD = "visits.sold"
 STOCK_ADJUSTED = "stock.adjusted"
+# Staff:
+CLOCKED_IN = "staff.clocked_in"
+CLOCKED_OUT = "staff.clocked_out"
 # Coupons: single use is tracked in the ledger so the use commits with its sale.
 COUPON_REDEEMED = "coupon.redeemed"
 COUPON_REINSTATED = "coupon.reinstated"

@@ -11,6 +11,7 @@ from typing import Callable
 from tinydb import TinyDB
 
 from kiosk.services.members import MemberService
+from kiosk.services.staff import StaffService
 from kiosk.store.db import LEDGER_FILE, Database
 from kiosk.store.documents import open_documents
 from kiosk.store.ledger import Identity
@@ -45,6 +46,7 @@ class Kiosk:
     who: Identity
     clock: Callable[[], int]
     members: MemberService
+    staff: StaffService
     _lock_fd: int
 
     @classmethod
@@ -65,7 +67,7 @@ class Kiosk:
             os.close(lock_fd)
             raise
         who = _identity(db, kiosk_id, store_id)
-        return cls(data_dir, db, docs, who, clock, MemberService(db, who, clock), lock_fd)
+        return cls(data_dir, db, docs, who, clock, MemberService(db, who, clock), StaffService(db, who, clock), lock_fd)
 
     def close(self) -> None:
         """Release the files; the store is durable at every commit, so this only tidies."""

@@ -14,6 +14,7 @@ from core.errors import KioskError
 COMMAND_MODULES = [
     "kiosk.cli.members",
     "kiosk.cli.topup",
+    "kiosk.cli.staff",
     "kiosk.cli.maintenance",
     "kiosk.cli.demo",
     "kiosk.cli.devices",

@@ -1,4 +1,4 @@
-"""Demo data: a small shop's members and cards, seeded once into an empty data directory."""
+"""Demo data: a small shop's members, cards and staff, seeded once into an empty data directory."""
 from __future__ import annotations
 
 import datetime as dt
@@ -14,10 +14,15 @@ DEMO_MEMBERS = [
     ("15000000001", "Li Na", dt.date(1979, 7, 1), "0488776655AABB", "111111", 0),
     ("18612340000", "刘洋", None, "04C0FFEE", "222222", 30_000),
 ]
+# (staff number, name, role, PIN, staff card UID)
+DEMO_STAFF = [
+    ("M01", "店长 陈", "manager", "888888", "04BEEF01"),
+    ("C01", "收银 赵", "cashier", "000000", "04BEEF02"),
+]
 
 
 def seed(kiosk: Kiosk) -> bool:
-    """Seed members with cards and opening balances; False when the store already has members."""
+    """Seed members with cards and opening balances, and staff; False when the store already has members."""
     with kiosk.db.reading() as conn:
         if conn.execute("SELECT 1 FROM members LIMIT 1").fetchone():
             return False
@@ -27,4 +32,6 @@ def seed(kiosk: Kiosk) -> bool:
         )
         if opening:
             top_up(kiosk.members, view.member.member_id, opening)
+    for staff_no, name, role, pin, card in DEMO_STAFF:
+        kiosk.staff.add(staff_no, name, role, pin, card)
     return True

@@ -2,9 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
-import os
 import sqlite3
 from dataclasses import dataclass, replace
 from typing import Callable
@@ -14,23 +11,14 @@ from core.errors import Conflict, ConsentRequired, InvalidInput, KioskError, Not
 from core.events import Event, EventDraft
 from core.ledger import Balances
 from core.members import Member, mask_phone, normalize_phone, normalize_uid
+from kiosk.services import pins
+from kiosk.services.pins import hash_pin
 from kiosk.store import ledger, members as rows
 from kiosk.store.db import Database
 from kiosk.store.ledger import Identity
 
-PIN_ATTEMPTS = 5
-
-
 class CardBlocked(KioskError):
     """The card was reported lost."""
-
-
-class PinLocked(KioskError):
-    """Too many wrong PINs in a row."""
-
-
-class WrongPin(KioskError):
-    """The PIN does not match."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +102,8 @@ class MemberService:
         if owner:
             state = "was reported lost" if owner[1] == "blocked" else f"belongs to member {owner[0]}"
             raise Conflict(f"card {uid} {state}; use a new card")
+        if conn.execute("SELECT 1 FROM staff WHERE card_uid = ?", (uid,)).fetchone():
+            raise Conflict(f"card {uid} is a staff card; use a new card")
 
     def get(self, member_id: str) -> MemberView:
         """The member by member number, or NotFound."""
@@ -223,39 +213,11 @@ class MemberService:
     def check_pin(self, member_id: str, pin: str) -> None:
         """Raise WrongPin or PinLocked; the failure count is committed before raising, so it survives a restart."""
         with self.db.transaction() as conn:
-            pin_hash, failures = rows.pin_state(conn, member_id)
-            if pin_hash is None or failures >= PIN_ATTEMPTS:
-                outcome = "unset" if pin_hash is None else "locked"
-            else:
-                outcome = "ok" if verify_pin(pin, pin_hash) else "wrong"
-                failures = 0 if outcome == "ok" else failures + 1
-                rows.count_pin_failure(conn, member_id, failures)
-        if outcome == "unset":
-            raise WrongPin("this member has no payment PIN yet; ask staff to set one")
-        if outcome == "locked":
-            raise PinLocked("payment PIN locked after too many wrong tries; ask staff to reset it")
-        if outcome == "wrong":
-            left = PIN_ATTEMPTS - failures
-            raise WrongPin(f"wrong PIN, {left} tries left" if left else "wrong PIN; the PIN is now locked")
+            outcome, failures = pins.attempt(conn, "members", member_id, pin)
+        pins.raise_for(outcome, failures, f"member {member_id}")
 
     def _require(self, conn: sqlite3.Connection, member_id: str) -> Member:
         member = rows.get(conn, member_id)
         if member is None:
             raise NotFound(f"no member with number {member_id}")
         return member
-
-
-def hash_pin(pin: str) -> str:
-    """A salted scrypt hash of a 6-digit PIN."""
-    if not (len(pin) == 6 and pin.isdigit()):
-        raise InvalidInput("the payment PIN must be exactly 6 digits")
-    salt = os.urandom(16)
-    digest = hashlib.scrypt(pin.encode(), salt=salt, n=2**14, r=8, p=1)
-    return f"scrypt${salt.hex()}${digest.hex()}"
-
-
-def verify_pin(pin: str, stored: str) -> bool:
-    """Constant-time comparison against a hash from hash_pin."""
-    _, salt, digest = stored.split("$")
-    candidate = hashlib.scrypt(pin.encode(), salt=bytes.fromhex(salt), n=2**14, r=8, p=1)
-    return hmac.compare_digest(candidate.hex(), digest)

@@ -85,14 +85,3 @@ def all_rows(conn: sqlite3.Connection) -> list[tuple]:
 def set_pin(conn: sqlite3.Connection, member_id: str, pin_hash: str | None) -> None:
     """Store the payment PIN's hash and clear the failure count."""
     conn.execute("UPDATE members SET pin_hash = ?, pin_failures = 0 WHERE member_id = ?", (pin_hash, member_id))
-
-
-def pin_state(conn: sqlite3.Connection, member_id: str) -> tuple[str | None, int]:
-    """(pin_hash, consecutive failures) of a member."""
-    row = conn.execute("SELECT pin_hash, pin_failures FROM members WHERE member_id = ?", (member_id,)).fetchone()
-    return (row[0], row[1]) if row else (None, 0)
-
-
-def count_pin_failure(conn: sqlite3.Connection, member_id: str, failures: int) -> None:
-    """Persist the failure count so a lock survives a restart."""
-    conn.execute("UPDATE members SET pin_failures = ? WHERE member_id = ?", (failures, member_id))

@@ -57,4 +57,18 @@ MIGRATIONS: list[str] = [
     CREATE TABLE stock (sku TEXT PRIMARY KEY, qty INTEGER NOT NULL);
     CREATE TABLE outbox (pos INTEGER PRIMARY KEY REFERENCES events (pos));
     """,
+    # 2: staff accounts; their clock-in/out is in the ledger like every other business fact.
+    """
+    CREATE TABLE staff (
+        staff_no TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('cashier', 'manager')),
+        pin_hash TEXT NOT NULL,
+        pin_failures INTEGER NOT NULL DEFAULT 0,
+        card_uid TEXT UNIQUE,
+        active INTEGER NOT NULL DEFAULT 1,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX events_type_ts ON events (type, ts);
+    """,
 ]

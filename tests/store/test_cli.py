@@ -78,3 +78,13 @@ def test_verify_backup_restore(cli, tmp_path: Path) -> None:
 def test_demo_walks_through_seeded_data(cli, tmp_path: Path) -> None:
     out = cli("demo", "--cli", "--demo-dir", str(tmp_path / "demo")).stdout
     assert "张伟 taps card 04A1B2C3" in out and "store intact" in out
+
+
+def test_staff_accounts_and_clock_list(cli) -> None:
+    cli("staff", "add", "C01", "收银 李", "--pin", "000000")
+    assert "already" in cli("staff", "add", "C01", "x", "--pin", "000000", check_rc=2).stderr
+    assert cli("staff", "list", "--json").json() == [{"staff_no": "C01", "name": "收银 李", "role": "cashier"}]
+    cli("staff", "clock", "in", "C01", "--pin", "000000")
+    assert "wrong PIN" in cli("staff", "clock", "out", "C01", "--pin", "999999", check_rc=2).stderr
+    cli("staff", "clock", "out", "C01", "--pin", "000000")
+    assert [e["in"] for e in cli("staff", "clock-list", "--json").json()] == [True, False]

@@ -8,7 +8,8 @@ import pytest
 
 from core.errors import Conflict, ConsentRequired, InvalidCardUid, InvalidPhone, NotFound
 from kiosk.app import Kiosk
-from kiosk.services.members import CardBlocked, PinLocked, Registration, WrongPin
+from kiosk.services.members import CardBlocked, Registration
+from kiosk.services.pins import PinLocked, WrongPin
 from kiosk.services.topup import top_up
 from kiosk.store.verify import verify_ledger
 
