@@ -67,3 +67,53 @@ def safe_emit(on_event: OnEvent, event: DeviceEvent) -> None:
         on_event(event)
     except Exception:
         log.exception("event consumer failed on %r", event)
+
+
+class DeviceLost(Exception):
+    """The hardware or its service went away; the message is the health reason and the watcher retries."""
+
+
+class Watcher:
+    """Base of drivers that watch hardware in their own thread: one session at a time, retried after a loss."""
+
+    def __init__(self, name: str, on_event: OnEvent, retry_s: float):
+        self.name = name
+        self._health = Health(name, on_event)
+        self._retry_s = retry_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the watcher thread; health turns ok once the hardware is found."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name=f"{self.name}-{type(self).__name__}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop watching; returns once the thread has let go of the hardware."""
+        self._stop.set()
+        self._interrupt()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def health(self) -> DeviceHealth:
+        """Current health: ok with what was found, or gone with why."""
+        return self._health.current
+
+    def _interrupt(self) -> None:
+        """Wake a session blocked in the hardware library so stop() is prompt (override when needed)."""
+
+    def _session(self) -> None:
+        """Open the hardware, report ok, read until stopped; raise DeviceLost when it goes away."""
+        raise NotImplementedError
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._session()
+            except DeviceLost as exc:
+                self._health.set("gone", str(exc))
+            except Exception:  # a driver thread must never die silently: log, report, retry
+                log.exception("%s driver failed", self.name)
+                self._health.set("gone", f"{self.name} driver error; retrying (see the log)")
+            self._stop.wait(self._retry_s)

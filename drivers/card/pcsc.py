@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from typing import Any
 
-from drivers.base import DriverUnavailable, Health, safe_emit
+from drivers.base import DeviceLost, DriverUnavailable, Watcher, safe_emit
 from drivers.card.apdu import CardReadError, read_member_no, read_uid
-from drivers.events import CardRemoved, CardTapped, DeviceHealth, OnEvent, UnknownCard
+from drivers.events import CardRemoved, CardTapped, OnEvent, UnknownCard
 
 log = logging.getLogger(__name__)
 
@@ -34,46 +33,24 @@ def _scard() -> Any:
     return scard
 
 
-class _Lost(Exception):
-    """The service or the reader went away; the session ends and the loop retries."""
-
-
-class PcscCardReader:
+class PcscCardReader(Watcher):
     """Emits CardTapped / UnknownCard once per card presence and CardRemoved when it leaves."""
 
     def __init__(self, on_event: OnEvent, reader: str = "", name: str = "card",
                  poll_ms: int = 250, retry_s: float = 1.0):
-        self.name = name
+        super().__init__(name, on_event, retry_s)
         self._emit = on_event
         self._pattern = re.compile(reader, re.IGNORECASE)
         self._poll_ms = poll_ms
-        self._retry_s = retry_s
-        self._health = Health(name, on_event)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._ctx: Any = None
         self._present = False  # a card is on the reader and its event was sent
         self._uid: str | None = None
         self.sc = _scard()
 
-    def start(self) -> None:
-        """Start the watcher thread; health turns ok once the reader is found."""
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=f"{self.name}-pcsc", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop watching; returns once the thread has let go of the reader."""
-        self._stop.set()
+    def _interrupt(self) -> None:
         ctx = self._ctx
         if ctx is not None:
             self.sc.SCardCancel(ctx)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def health(self) -> DeviceHealth:
-        """Current health: ok with the reader's name, or gone with why."""
-        return self._health.current
 
     @property
     def card_present(self) -> bool:
@@ -91,22 +68,11 @@ class PcscCardReader:
         finally:
             self.sc.SCardReleaseContext(ctx)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self._session()
-            except _Lost as exc:
-                self._health.set("gone", str(exc))
-            except Exception:  # a driver thread must never die silently: log, report, retry
-                log.exception("card reader session failed")
-                self._health.set("gone", "card reader driver error; retrying (see log)")
-            self._stop.wait(self._retry_s)
-
     def _session(self) -> None:
         sc = self.sc
         hr, ctx = sc.SCardEstablishContext(sc.SCARD_SCOPE_USER)
         if hr != sc.SCARD_S_SUCCESS:
-            raise _Lost(f"PC/SC service not running (pcscd): {sc.SCardGetErrorMessage(hr)}")
+            raise DeviceLost(f"PC/SC service not running (pcscd): {sc.SCardGetErrorMessage(hr)}")
         self._ctx = ctx
         try:
             reader = self._pick(ctx)
@@ -124,7 +90,7 @@ class PcscCardReader:
             if self._pattern.search(name):
                 return name
         seen = ", ".join(names) or "none"
-        raise _Lost(f"no card reader matching '{self._pattern.pattern}' (readers seen: {seen}); check the USB cable")
+        raise DeviceLost(f"no card reader matching '{self._pattern.pattern}' (readers seen: {seen}); check the USB cable")
 
     def _watch(self, ctx: Any, reader: str) -> None:
         sc = self.sc
@@ -134,10 +100,10 @@ class PcscCardReader:
             if hr == sc.SCARD_E_TIMEOUT or (hr == sc.SCARD_E_CANCELLED and self._stop.is_set()):
                 continue
             if hr != sc.SCARD_S_SUCCESS:
-                raise _Lost(f"lost the card reader '{reader}': {sc.SCardGetErrorMessage(hr)}")
+                raise DeviceLost(f"lost the card reader '{reader}': {sc.SCardGetErrorMessage(hr)}")
             _, state, atr = states[0]
             if state & (sc.SCARD_STATE_UNKNOWN | sc.SCARD_STATE_UNAVAILABLE):
-                raise _Lost(f"card reader '{reader}' was unplugged")
+                raise DeviceLost(f"card reader '{reader}' was unplugged")
             known = state & ~sc.SCARD_STATE_CHANGED
             present = bool(state & sc.SCARD_STATE_PRESENT) and not state & sc.SCARD_STATE_MUTE
             if present and not self._present:

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Any
 
 from core.barcodes import CODE128_MAX, too_long
-from drivers.base import DeviceConfigError, DriverUnavailable, Health
-from drivers.events import DeviceHealth, OnEvent
+from drivers.base import DeviceConfigError, DeviceLost, DriverUnavailable, Watcher
+from drivers.events import OnEvent
 from drivers.scanner.base import Beep, ScanSink
 from drivers.scanner.wedge import INCOMPLETE
 
@@ -67,7 +66,7 @@ class SerialLines:
         return []
 
 
-class SerialScanner:
+class SerialScanner(Watcher):
     """Reads scans from a serial (or USB-serial, CDC-ACM) scanner."""
 
     def __init__(self, on_event: OnEvent, port: str, baud: int = 9600, terminator: str = "CR",
@@ -75,41 +74,19 @@ class SerialScanner:
         ok, why = usable()
         if not ok:
             raise DriverUnavailable(why)
-        self.name = name
+        super().__init__(name, on_event, retry_s)
         self._port, self._baud = port, baud
         self._lines = SerialLines(terminator, line_timeout=line_timeout_ms / 1000)
         self._sink = ScanSink(name, on_event, beep)
-        self._health = Health(name, on_event)
-        self._retry_s = retry_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        """Start the reader thread."""
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=f"{self.name}-serial", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop reading and close the port."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def health(self) -> DeviceHealth:
-        """Current health."""
-        return self._health.current
-
-    def _run(self) -> None:
+    def _session(self) -> None:
         import serial
-        while not self._stop.is_set():
-            try:
-                with serial.Serial(self._port, self._baud, timeout=0.05) as port:
-                    self._health.set("ok", f"{self._port} at {self._baud} baud")
-                    self._read(port)
-            except (serial.SerialException, OSError) as exc:
-                self._health.set("gone", f"scanner port {self._port} unavailable ({exc}); check the cable")
-            self._stop.wait(self._retry_s)
+        try:
+            with serial.Serial(self._port, self._baud, timeout=0.05) as port:
+                self._health.set("ok", f"{self._port} at {self._baud} baud")
+                self._read(port)
+        except (serial.SerialException, OSError) as exc:
+            raise DeviceLost(f"scanner port {self._port} unavailable ({exc}); check the cable") from exc
 
     def _read(self, port: Any) -> None:
         while not self._stop.is_set():

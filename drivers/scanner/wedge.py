@@ -4,14 +4,13 @@ from __future__ import annotations
 import errno
 import logging
 import select
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from core.barcodes import CODE128_MAX, too_long
-from drivers.base import DriverUnavailable, Health
-from drivers.events import DeviceHealth, OnEvent
+from drivers.base import DeviceLost, DriverUnavailable, Watcher
+from drivers.events import OnEvent
 from drivers.scanner.base import Beep, ScanSink
 
 log = logging.getLogger(__name__)
@@ -121,7 +120,7 @@ def open_evdev(spec: str) -> Any:
     raise FileNotFoundError(errno.ENOENT, f"no input device named like '{spec}' (seen: {', '.join(names) or 'none'})")
 
 
-class WedgeScanner:
+class WedgeScanner(Watcher):
     """Reads one keyboard-wedge scanner, grabbed so its keys never reach the UI; reopens it after an unplug."""
 
     def __init__(self, on_event: OnEvent, device: str, name: str = "scanner", beep: Beep | None = None,
@@ -131,48 +130,24 @@ class WedgeScanner:
             ok, why = usable()
             if not ok:
                 raise DriverUnavailable(why)
-        self.name = name
+        super().__init__(name, on_event, retry_s)
         self._spec = device
         self._grab = grab
         self._open = opener or open_evdev
-        self._retry_s = retry_s
         self._decoder = WedgeDecoder(max_gap_ms / 1000)
         self._sink = ScanSink(name, on_event, beep)
-        self._health = Health(name, on_event)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        """Start the reader thread."""
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=f"{self.name}-evdev", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop reading and release the grab."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def health(self) -> DeviceHealth:
-        """Current health."""
-        return self._health.current
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                dev = self._open(self._spec)
-            except OSError as exc:
-                self._health.set("gone", f"scanner '{self._spec}' not found: {exc.strerror or exc}; check the USB cable")
-                self._stop.wait(self._retry_s)
-                continue
-            try:
-                self._read(dev)
-            except OSError as exc:
-                self._health.set("gone", f"scanner '{self._spec}' was unplugged ({exc.strerror or exc})")
-            finally:
-                dev.close()
-            self._stop.wait(self._retry_s)
+    def _session(self) -> None:
+        try:
+            dev = self._open(self._spec)
+        except OSError as exc:
+            raise DeviceLost(f"scanner '{self._spec}' not found: {exc.strerror or exc}; check the USB cable") from exc
+        try:
+            self._read(dev)
+        except OSError as exc:
+            raise DeviceLost(f"scanner '{self._spec}' was unplugged ({exc.strerror or exc})") from exc
+        finally:
+            dev.close()
 
     def _read(self, dev: Any) -> None:
         if self._grab:
