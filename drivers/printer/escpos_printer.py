@@ -124,7 +124,8 @@ class EscposPrinter:
     def _query(self, dev: Any, n: int) -> int | None:
         try:
             dev._raw(DLE_EOT + bytes([n]))
-            return _status_byte(dev._read())
+            # python-escpos reads 16 bytes, which on a serial port waits out the whole timeout for a 1-byte answer
+            return _status_byte(dev.device.read(1) if self.transport == "serial" else dev._read())
         except (OSError, TimeoutError) as exc:  # no answer: a printer without real-time status
             log.debug("no DLE EOT %d answer: %s", n, exc)
             return None

@@ -1,4 +1,4 @@
-"""A loopback ESC/POS network printer for tests: records bytes, answers DLE EOT, and can vanish mid-receipt."""
+"""Loopback ESC/POS printers for tests: on TCP (can vanish mid-receipt) and on a serial pty; both answer DLE EOT."""
 from __future__ import annotations
 
 import socket
@@ -49,6 +49,20 @@ class LoopbackPrinter:
                 raise AssertionError(f"printer got {len(self.jobs)} jobs, expected {n}")
             return [j for j in self.jobs if j]
 
+    def ingest(self, pending: bytes, job: bytearray, reply) -> bytes:
+        """Answer every complete DLE EOT n, add everything else to `job`; returns an incomplete tail."""
+        while True:
+            at = pending.find(DLE_EOT)
+            if at < 0 or len(pending) < at + 3:
+                keep = len(pending) if at < 0 else at
+                job += pending[:keep]
+                return pending[keep:]
+            job += pending[:at]
+            n, pending = pending[at + 2], pending[at + 3:]
+            self.queries.append(n)
+            if self.status is not None:
+                reply(bytes([self.status.get(n, 0x12)]))
+
     def _accept(self, srv: socket.socket) -> None:
         while True:
             try:
@@ -67,19 +81,7 @@ class LoopbackPrinter:
                     break
                 if not data:
                     break
-                pending += data
-                while True:  # answer every complete DLE EOT n, keep everything else as job bytes
-                    at = pending.find(DLE_EOT)
-                    if at < 0 or len(pending) < at + 3:
-                        keep = len(pending) if at < 0 else at
-                        job += pending[:keep]
-                        pending = pending[keep:]
-                        break
-                    job += pending[:at]
-                    n, pending = pending[at + 2], pending[at + 3:]
-                    self.queries.append(n)
-                    if self.status is not None:
-                        conn.sendall(bytes([self.status.get(n, 0x12)]))
+                pending = self.ingest(pending + data, job, conn.sendall)
                 if self.vanish_after is not None and len(job) >= self.vanish_after:
                     del job[self.vanish_after:]
                     self.vanish()
@@ -88,3 +90,44 @@ class LoopbackPrinter:
         with self._cond:
             self.jobs.append(bytes(job))
             self._cond.notify_all()
+
+
+class PtyPrinter(LoopbackPrinter):
+    """The same printer behind a raw-mode pty, as a USB-serial receipt printer appears; `path` is its port."""
+
+    def __init__(self) -> None:
+        import os
+        import tty
+        self.status = dict(READY)
+        self.jobs, self.queries = [], []
+        self._cond = threading.Condition()
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.master)
+        tty.setraw(self.slave)
+        self.path = os.ttyname(self.slave)
+        self.job = bytearray()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        import os
+        pending = b""
+        while True:
+            try:
+                data = os.read(self.master, 4096)
+            except OSError:
+                return
+            with self._cond:
+                pending = self.ingest(pending + data, self.job, lambda b: os.write(self.master, b))
+                self._cond.notify_all()
+
+    def wait_bytes(self, n: int, timeout: float = 10.0) -> bytes:
+        """Wait until `n` job bytes arrived."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: len(self.job) >= n, timeout):
+                raise AssertionError(f"serial printer got {len(self.job)} bytes, expected {n}")
+            return bytes(self.job)
+
+    def close(self) -> None:
+        import os
+        os.close(self.slave)
+        os.close(self.master)

@@ -10,7 +10,7 @@ from drivers.printer.base import PrinterNotReady, PrinterUnavailable
 from drivers.printer.escpos_printer import EscposPrinter
 from drivers.printer.job import CHINESE_ON, INIT, QR_CAPTION, encode_text, receipt_job
 from tests.drivers.receipts import sample_receipt
-from tests.drivers.tcp_printer import LoopbackPrinter
+from tests.drivers.tcp_printer import LoopbackPrinter, PtyPrinter
 
 GS_QR = b"\x1d(k"
 
@@ -109,3 +109,18 @@ def test_file_transport_writes_the_whole_job(sink, tmp_path):
     printer = EscposPrinter(sink, "file", path=str(device), paper="80mm")
     printer.send(job)
     assert device.read_bytes() == job and printer.columns == 48
+
+
+def test_serial_printer_over_a_pty_answers_status_and_prints(sink):
+    pty = PtyPrinter()
+    try:
+        job = receipt_job(sample_receipt())
+        printer = EscposPrinter(sink, "serial", port=pty.path, baud=115200, timeout=1.0)
+        printer.send(job)
+        assert pty.wait_bytes(len(job)) == job
+        assert pty.queries == [1, 4, 1] and printer.health().state == "ok"
+        pty.status = {1: 0x1A, 2: 0x16}
+        with pytest.raises(PrinterNotReady, match="cover is open"):
+            printer.send(job)
+    finally:
+        pty.close()
