@@ -7,12 +7,13 @@ line, not a sum; points are then capped on what visits leave to pay, so no point
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field, replace
-from typing import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Callable, Mapping, NamedTuple, Sequence
 
 from core.catalog import Product
 from core.errors import CouponRejected, InsufficientBalance, InsufficientPayment, TierReserved, UnknownProduct
 from core.events import COUPON_REDEEMED, SALE_COMPLETED, EventDraft
+from core.money import format_fen
 from core.pricing import PriceInput, PriceResult, price_basket, spread
 from core.quote_input import BasketLine, MemberState, TenderRequest, check_basket, pricing_input
 from core.rules import Coupon, Rules
@@ -22,9 +23,11 @@ Pricer = Callable[[PriceInput, Sequence[str]], PriceResult]
 PUNCH_CARD_CATEGORY = "punch_card"
 
 
-@dataclass(frozen=True)
-class QuoteLine:
-    """One basket line after every discount, with its share of each tender (refunds reverse exactly these)."""
+class QuoteLine(NamedTuple):
+    """One basket line after every discount, with its share of each tender (refunds reverse exactly these).
+
+    A NamedTuple rather than a frozen dataclass: a quote builds one per line on every checkout, and tuples are
+    several times cheaper to make."""
 
     sku: str
     name: str
@@ -88,15 +91,16 @@ def resolve_products(basket: Sequence[BasketLine], catalog: Mapping[str, Product
 
 def _check_access(basket: Sequence[BasketLine], products: list[Product], member: MemberState | None, rules: Rules) -> None:
     rank = rules.tiers.by_name(member.tier).rank if member else 0
+    reserved = rules.tiers.reserved
     wanted: dict[str, int] = {}
     for line, product in zip(basket, products):
-        need = rules.tiers.min_rank_for(line.sku)
-        if need > rank:
-            raise TierReserved(f"{product.name} is reserved to {rules.tiers.levels[need].name} members and above")
-        wanted[line.sku] = wanted.get(line.sku, 0) + line.qty
-    for product in products:
-        if product.stock is not None and wanted[product.sku] > product.stock:
-            raise InsufficientBalance(f"only {product.stock} of {product.name} left in stock")
+        if reserved.get(line.sku, 0) > rank:
+            need = rules.tiers.levels[reserved[line.sku]].name
+            raise TierReserved(f"{product.name} is reserved to {need} members and above")
+        if product.stock is not None:
+            wanted[line.sku] = wanted.get(line.sku, 0) + line.qty
+            if wanted[line.sku] > product.stock:
+                raise InsufficientBalance(f"only {product.stock} of {product.name} left in stock")
 
 
 def check_coupons(coupons: Sequence[Coupon], member: MemberState | None, today: dt.date) -> None:
@@ -115,6 +119,46 @@ def check_coupons(coupons: Sequence[Coupon], member: MemberState | None, today: 
         seen.add(c.code)
 
 
+@dataclass(frozen=True)
+class Preview:
+    """A priced basket before the tender split: what the screen shows after every scan."""
+
+    products: list[Product]
+    result: PriceResult
+    packs: list[tuple[str | None, int]]  # (visit pack, units) per line
+    birthday_bonus: int
+
+    @property
+    def due(self) -> int:
+        """What is left to pay after discounts, coupons, visits and points."""
+        return sum(self.result.paid)
+
+    @property
+    def earned(self) -> int:
+        """Points this basket would earn."""
+        return sum(self.result.earned)
+
+
+def preview(
+    basket: Sequence[BasketLine],
+    member: MemberState | None,
+    rules: Rules,
+    catalog: Mapping[str, Product],
+    coupons: Sequence[Coupon],
+    tender: TenderRequest,
+    now: dt.datetime,
+    pricer: Pricer = price_basket,
+) -> Preview:
+    """Price a basket for a member (None for a guest) at local time `now`; raises the first reason it cannot be sold."""
+    today = now.date()
+    check_basket(basket)
+    products = resolve_products(basket, catalog, rules)
+    _check_access(basket, products, member, rules)
+    check_coupons(coupons, member, today)
+    inp, packs, birthday_bonus = pricing_input(basket, products, member, rules, coupons, tender, today)
+    return Preview(products, pricer(inp, [c.code for c in coupons]), packs, birthday_bonus)
+
+
 def quote(
     basket: Sequence[BasketLine],
     member: MemberState | None,
@@ -125,18 +169,12 @@ def quote(
     now: dt.datetime,
     pricer: Pricer = price_basket,
 ) -> Quote:
-    """Price a basket for a member (None for a guest) at local time `now`; raises the first reason it cannot be sold."""
-    today = now.date()
-    check_basket(basket)
-    products = resolve_products(basket, catalog, rules)
-    _check_access(basket, products, member, rules)
-    check_coupons(coupons, member, today)
-    inp, packs, birthday_bonus = pricing_input(basket, products, member, rules, coupons, tender, today)
-    res = pricer(inp, [c.code for c in coupons])
-    lines = _tender_lines(basket, products, res, packs, member, rules, tender)
+    """The preview split over the tenders, with the tier change and the ledger drafts a checkout commits."""
+    p = preview(basket, member, rules, catalog, coupons, tender, now, pricer)
+    lines = _tender_lines(basket, p.products, p.result, p.packs, member, rules, tender)
     rest = sum(line.cash for line in lines)
     if tender.cash is not None and tender.cash < rest:
-        raise InsufficientPayment(f"cash {tender.cash / 100:.2f} does not cover {rest / 100:.2f} left to pay")
+        raise InsufficientPayment(f"cash {format_fen(tender.cash)} does not cover {format_fen(rest)} left to pay")
     q = Quote(
         lines=tuple(lines),
         coupons=tuple(c.code for c in coupons),
@@ -144,7 +182,7 @@ def quote(
         change=(tender.cash or 0) - rest,
         tier_before=member.tier if member else None,
         tier_after=None,
-        birthday_bonus=birthday_bonus,
+        birthday_bonus=p.birthday_bonus,
     )
     tier_drafts = tier_change_drafts(member, q.spend, rules) if member else []
     tier_after = tier_drafts[0].data["tier"] if tier_drafts else q.tier_before
@@ -201,7 +239,7 @@ def sale_drafts(q: Quote, member: MemberState | None, now: dt.datetime) -> list[
     if member is None:
         deltas = {"stock": stock}
     data = {
-        "lines": [asdict(line) for line in q.lines],
+        "lines": [line._asdict() for line in q.lines],
         "coupons": list(q.coupons),
         "cash_given": q.cash_given,
         "change": q.change,

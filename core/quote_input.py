@@ -80,17 +80,17 @@ def match_visits(
 ) -> list[tuple[str | None, int]]:
     """(pack, units) paid by visits for each line: packs in rules order, unexpired, while visits last."""
     left = dict(member.visits) if member and use else {}
-    out: list[tuple[str | None, int]] = []
-    for line in basket:
-        chosen: tuple[str | None, int] = (None, 0)
-        for pack in rules.pack_for_service(line.sku):
+    out: list[tuple[str | None, int]] = [(None, 0)] * len(basket)
+    if not any(left.values()):
+        return out
+    for i, line in enumerate(basket):
+        for pack in rules.packs_by_service.get(line.sku, ()):
             expires = member.visits_expire.get(pack.id) if member else None
             if left.get(pack.id, 0) > 0 and (expires is None or today <= expires):
                 units = min(line.qty, left[pack.id])
                 left[pack.id] -= units
-                chosen = (pack.id, units)
+                out[i] = (pack.id, units)
                 break
-        out.append(chosen)
     return out
 
 
@@ -113,11 +113,16 @@ def pricing_input(
     _check_points(tender.points, member, rules)
     if member is None and tender.stored_value:
         raise InsufficientBalance("stored value needs a member card")
+    earning = rules.earning
     sku_ids: dict[str, int] = {}
     cat_ids: dict[str, int] = {}
+    price, qty, cat, sku, rate = [], [], [], [], []
     for line, product in zip(basket, products):
-        sku_ids.setdefault(line.sku, len(sku_ids))
-        cat_ids.setdefault(product.category, len(cat_ids))
+        price.append(product.price)
+        qty.append(line.qty)
+        cat.append(cat_ids.setdefault(product.category, len(cat_ids)))
+        sku.append(sku_ids.setdefault(line.sku, len(sku_ids)))
+        rate.append(earning.rate_for(line.sku, product.category, product.points_rate))
     for c in coupons:
         ids = cat_ids if c.scope == "category" else sku_ids
         if c.scope != "order" and c.target not in ids:
@@ -132,7 +137,6 @@ def pricing_input(
         if in_window(t, today) and (t.category is None or t.category in cat_ids)
     ]
     packs = match_visits(basket, member, rules, today, tender.use_visits)
-    earning = rules.earning
     tier = rules.tiers.by_name(member.tier) if member else None
     birthday = member is not None and earning.in_birthday_period(member.birthday, today)
     member_day = earning.member_day is not None and earning.member_day.applies(today)
@@ -144,11 +148,11 @@ def pricing_input(
     )
     step_points, step_fen = rules.redemption.step
     inp = PriceInput(
-        price=[p.price for p in products],
-        qty=[line.qty for line in basket],
-        cat=[cat_ids[p.category] for p in products],
-        sku=[sku_ids[line.sku] for line in basket],
-        rate=[earning.rate_for(line.sku, p.category, p.points_rate) for line, p in zip(basket, products)],
+        price=price,
+        qty=qty,
+        cat=cat,
+        sku=sku,
+        rate=rate,
         covered=[units for _, units in packs],
         tier_pay=tier.pay_percent if tier else 100,
         cat_pay=cat_pay,

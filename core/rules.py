@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 from math import gcd
 from typing import Mapping
 
@@ -46,9 +47,18 @@ class Tiers:
         """The highest tier whose threshold `spend` reaches."""
         return [t for t in self.levels if t.threshold <= spend][-1]
 
+    @cached_property
+    def reserved(self) -> dict[str, int]:
+        """{SKU: lowest tier rank allowed to buy it}, for the SKUs that are reserved."""
+        ranks: dict[str, int] = {}
+        for tier in self.levels:
+            for sku in tier.reserved:
+                ranks.setdefault(sku, tier.rank)
+        return ranks
+
     def min_rank_for(self, sku: str) -> int:
         """The lowest tier rank allowed to buy `sku` (0 when it is not reserved)."""
-        return next((t.rank for t in self.levels if sku in t.reserved), 0)
+        return self.reserved.get(sku, 0)
 
 
 @dataclass(frozen=True)
@@ -197,6 +207,10 @@ class Rules:
     category_discounts: tuple[CategoryDiscount, ...] = ()
     thresholds: tuple[ThresholdDiscount, ...] = ()
 
-    def pack_for_service(self, sku: str) -> list[PunchCard]:
-        """The punch cards whose visits can pay for service `sku`."""
-        return [p for p in self.punch_cards.values() if p.service_sku == sku]
+    @cached_property
+    def packs_by_service(self) -> dict[str, list[PunchCard]]:
+        """{service SKU: the punch cards whose visits can pay for it}, in rules order."""
+        packs: dict[str, list[PunchCard]] = {}
+        for pack in self.punch_cards.values():
+            packs.setdefault(pack.service_sku, []).append(pack)
+        return packs

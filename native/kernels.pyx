@@ -176,30 +176,34 @@ cdef int64_t[:, :] table(rows, int width):
     return memoryview(flat).cast("B").cast("q", [max(len(rows), 1), width])
 
 
+cdef object flat(rows):
+    """Rows of a small rule table as one int64 buffer (one zero when empty, so it has an address)."""
+    return array("q", [v for row in rows for v in row] or [0])
+
+
 def price_basket(inp, coupon_codes=()):
     """core.pricing.price_basket on the kernel; a refused basket is re-run on the reference for its exact error."""
-    cdef int n = len(inp.price)
-    cdef int ncpn = len(inp.coupons)
-    cdef int64_t[:, :] out = table([[0] * n] * NCOL, n) if n else table([], 1)
-    cdef int64_t[:, :] scratch = table([[0] * n] * 4, n)
-    cdef signed char[:, :] masks = memoryview(bytearray(2 * n)).cast("b", [2, n])
-    cdef int64_t[:] amounts = array("q", [0] * max(ncpn, 1))
-    cdef int64_t[:] price = array("q", inp.price), qty = array("q", inp.qty), cat = array("q", inp.cat)
-    cdef int64_t[:] sku = array("q", inp.sku), rate = array("q", inp.rate), covered = array("q", inp.covered)
-    cdef int64_t[:] cat_pay = array("q", list(inp.cat_pay) or [100])
-    cdef int64_t[:, :] thr = table(inp.thresholds, 4), cpn = table(inp.coupons, 5), bonus = table(inp.spend_bonus, 2)
+    cdef Py_ssize_t n = len(inp.price), ncpn = len(inp.coupons)
+    columns = array("q", inp.price)
+    for column in (inp.qty, inp.cat, inp.sku, inp.rate, inp.covered):
+        columns.extend(column)
+    work = array("q", bytes(8 * (NCOL + 4) * n + 8 * (ncpn + 1)))  # outputs, scratch, coupon amounts
+    cdef int64_t[:] c = columns, w = work, cat_pay = array("q", list(inp.cat_pay) or [100])
+    cdef int64_t[:] thr = flat(inp.thresholds), cpn = flat(inp.coupons), bonus = flat(inp.spend_bonus)
+    cdef signed char[:] masks = array("b", bytes(2 * n + 1))
     status = price_one(
-        n, &price[0], &qty[0], &cat[0], &sku[0], &rate[0], &covered[0], inp.tier_pay, &cat_pay[0],
-        &thr[0, 0], len(inp.thresholds), &cpn[0, 0], ncpn,
+        n, &c[0], &c[n], &c[2 * n], &c[3 * n], &c[4 * n], &c[5 * n], inp.tier_pay, &cat_pay[0],
+        &thr[0], len(inp.thresholds), &cpn[0], ncpn,
         inp.points, inp.step_points, inp.step_fen, inp.cap_percent, inp.multiplier,
-        &bonus[0, 0], len(inp.spend_bonus), inp.extra_points,
-        &out[0, 0], n, &amounts[0], &scratch[0, 0], &masks[0, 0],
+        &bonus[0], len(inp.spend_bonus), inp.extra_points,
+        &w[0], n, &w[(NCOL + 4) * n], &w[NCOL * n], &masks[0],
     )
     if status:
         reference_price_basket(inp, coupon_codes)
         raise AssertionError(f"kernel refused a basket the reference accepts (status {status})")
-    rows = [list(out[c, :n]) for c in range(NCOL)]
-    return PriceResult(*rows, list(amounts[:ncpn]))
+    values = work.tolist()
+    end = (NCOL + 4) * n
+    return PriceResult(*[values[k * n:(k + 1) * n] for k in range(NCOL)], values[end:end + ncpn])
 
 
 def _q(values):
