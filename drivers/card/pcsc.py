@@ -74,6 +74,7 @@ class PcscCardReader(Watcher):
         if hr != sc.SCARD_S_SUCCESS:
             raise DeviceLost(f"PC/SC service not running (pcscd): {sc.SCardGetErrorMessage(hr)}")
         self._ctx = ctx
+        reader = ""
         try:
             reader = self._pick(ctx)
             self._health.set("ok", f"reader '{reader}'")
@@ -81,7 +82,7 @@ class PcscCardReader(Watcher):
         finally:
             self._ctx = None
             sc.SCardReleaseContext(ctx)
-            self._left(reader="")
+            self._left(reader)  # a card on a reader we lost is gone as far as the app can tell
 
     def _pick(self, ctx: Any) -> str:
         hr, names = self.sc.SCardListReaders(ctx, [])
