@@ -244,6 +244,7 @@ def sale_drafts(q: Quote, member: MemberState | None, now: dt.datetime) -> list[
         "cash_given": q.cash_given,
         "change": q.change,
         "day": now.date().isoformat(),
+        "tier": member.tier if member else None,
         "birthday_bonus": q.birthday_bonus,
     }
     member_id = member.member_id if member else None

@@ -19,6 +19,8 @@ COMMAND_MODULES = [
     "kiosk.cli.demo",
     "kiosk.cli.devices",
     "kiosk.cli.receipt",
+    "kiosk.cli.sales",
+    "kiosk.cli.rules",
 ]
 
 DATA_DIR_ENV = "MEMBERKIOSK_DATA_DIR"

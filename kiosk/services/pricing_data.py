@@ -1,0 +1,123 @@
+"""What pricing needs from the store: the rulebook and catalog documents, a member's pricing state, coupon use.
+
+Reads only; every function takes the open connection so a checkout can read and write in ONE transaction.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from typing import Any, Iterable, Mapping, Sequence
+
+from core.catalog import Product, from_document
+from core.errors import CouponRejected, NotFound
+from core.events import COUPON_REDEEMED, COUPON_REINSTATED, SALE_COMPLETED, SALE_REFUNDED
+from core.quote_input import MemberState
+from core.rules import Coupon, Rules
+from core.rules_toml import parse_rules
+from kiosk.store import ledger
+from kiosk.store import members as member_rows
+
+RULES_TABLE = "rules"
+CATALOG_TABLE = "catalog"
+YEAR_MS = 365 * 24 * 3600 * 1000
+
+
+def local_time(ms: int) -> dt.datetime:
+    """The kiosk's local wall time for a ledger timestamp: member days and birthdays are local dates."""
+    return dt.datetime.fromtimestamp(ms // 1000)
+
+
+def load_rules(docs: Any) -> Rules:
+    """The loaded rulebook; a kiosk without one cannot price."""
+    rows = docs.table(RULES_TABLE).all()
+    if not rows:
+        raise NotFound("no rules loaded: run 'memberkiosk rules load rules.toml'")
+    return parse_rules(rows[-1]["source"])
+
+
+def load_catalog(docs: Any, conn: sqlite3.Connection) -> dict[str, Product]:
+    """The catalog with each counted product's stock as the ledger has it now."""
+    products = from_document(docs.table(CATALOG_TABLE).all())
+    if not products:
+        raise NotFound("no catalog loaded: run 'memberkiosk catalog load catalog.csv'")
+    return {
+        sku: p if p.stock is None else Product(**{**p.__dict__, "stock": ledger.load_stock(conn, sku)})
+        for sku, p in products.items()
+    }
+
+
+def _json_rows(conn: sqlite3.Connection, sql: str, params: Sequence) -> list[tuple[int, dict[str, Any]]]:
+    return [(ts, json.loads(data)) for ts, data in conn.execute(sql, params)]
+
+
+def member_sales(conn: sqlite3.Connection, member_id: str) -> list[tuple[int, dict[str, Any]]]:
+    """(ts, data) of a member's sales, oldest first."""
+    return _json_rows(conn, "SELECT ts, data FROM events WHERE member_id = ? AND type = ? ORDER BY pos",
+                      (member_id, SALE_COMPLETED))
+
+
+def member_state(conn: sqlite3.Connection, member_id: str, rules: Rules, now_ms: int) -> MemberState:
+    """Balances, tier, birthday, 12-month spend, visit expiries and this year's birthday bonus of a member."""
+    member = member_rows.get(conn, member_id)
+    if member is None:
+        raise NotFound(f"no member {member_id}")
+    b = ledger.load_balances(conn, member_id)
+    rolling = conn.execute(
+        "SELECT COALESCE(SUM(json_extract(deltas, '$.lifetime_spend')), 0) FROM events WHERE member_id = ? AND ts >= ?",
+        (member_id, now_ms - YEAR_MS),
+    ).fetchone()[0]
+    expires: dict[str, dt.date] = {}
+    bonus_year = None
+    for ts, sale in member_sales(conn, member_id):
+        if sale.get("birthday_bonus"):
+            bonus_year = local_time(ts).year
+        for line in sale["lines"]:
+            pack = rules.punch_cards.get(line["pack_bought"] or "")
+            if pack and pack.valid_days:
+                expires[pack.id] = dt.date.fromisoformat(sale["day"]) + dt.timedelta(days=pack.valid_days)
+    return MemberState(
+        member_id=member_id, tier=b.tier, points=b.points, stored_value=b.stored_value,
+        lifetime_spend=b.lifetime_spend, rolling_spend=rolling, visits=dict(b.visits), visits_expire=expires,
+        birthday=member.birthday, birthday_bonus_year=bonus_year,
+    )
+
+
+def coupon_used(conn: sqlite3.Connection, code: str) -> bool:
+    """Whether a coupon's last ledger event is a use (a refund may have reinstated it)."""
+    row = conn.execute(
+        "SELECT type FROM events WHERE type IN (?, ?) AND json_extract(data, '$.code') = ? ORDER BY pos DESC LIMIT 1",
+        (COUPON_REDEEMED, COUPON_REINSTATED, code),
+    ).fetchone()
+    return row is not None and row[0] == COUPON_REDEEMED
+
+
+def coupons_for(conn: sqlite3.Connection, codes: Iterable[str], rules: Mapping[str, Coupon]) -> list[Coupon]:
+    """The presented coupons with their use state from the ledger; an unknown code is refused."""
+    out = []
+    for code in codes:
+        coupon = rules.get(code)
+        if coupon is None:
+            raise CouponRejected(f"coupon {code} is not a coupon of this shop")
+        out.append(Coupon(**{**coupon.__dict__, "used": coupon_used(conn, code)}))
+    return out
+
+
+def sale(conn: sqlite3.Connection, sale_id: str) -> tuple[str | None, dict[str, Any], set[int]]:
+    """(member, sale data, lines already refunded) of a committed sale."""
+    row = conn.execute("SELECT member_id, data FROM events WHERE id = ? AND type = ?", (sale_id, SALE_COMPLETED)).fetchone()
+    if row is None:
+        raise NotFound(f"no sale {sale_id}")
+    refunded: set[int] = set()
+    for _, data in _json_rows(conn, "SELECT ts, data FROM events WHERE type = ? AND json_extract(data, '$.sale') = ?",
+                              (SALE_REFUNDED, sale_id)):
+        refunded.update(data["lines"])
+    return row[0], json.loads(row[1]), refunded
+
+
+def all_sales(conn: sqlite3.Connection) -> Iterable[tuple[str | None, dict[str, Any]]]:
+    """(member, data) of every recorded sale, in ledger order, for what-if re-pricing."""
+    cur = conn.execute("SELECT member_id, data FROM events WHERE type = ? ORDER BY pos", (SALE_COMPLETED,))
+    while rows := cur.fetchmany(10_000):
+        for member_id, data in rows:
+            yield member_id, json.loads(data)

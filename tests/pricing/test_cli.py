@@ -1,0 +1,55 @@
+"""The pricing commands through the installed console script, as staff and scripts use them."""
+from __future__ import annotations
+
+import pytest
+
+from tests.pricing.conftest import DEMO
+
+
+@pytest.fixture
+def shop(cli):
+    cli("rules", "load", str(DEMO / "rules.toml"))
+    cli("catalog", "load", str(DEMO / "catalog.csv"))
+    return cli("members", "add", "--phone", "13800138000", "--consent", "--json").json()["member_id"]
+
+
+def test_rules_check_names_the_bad_key(cli, tmp_path):
+    assert "ok (4 tiers" in cli("rules", "check", str(DEMO / "rules.toml")).stdout
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[tiers.levels]]\nname = "普通"\npay_precent = 80\n', encoding="utf-8")
+    proc = cli("rules", "check", str(bad), check_rc=2)
+    assert "tiers.levels[0].pay_precent: unknown key" in proc.stderr
+
+
+def test_checkout_then_refund_a_line_then_the_rest(cli, shop):
+    sale = cli("checkout", "--member", shop, "--sku", "NUTS", "--sku", "MILK-1L:2", "--sku", "CHIPS:3",
+               "--coupon", "WELCOME10", "--cash", "200", "--json").json()
+    assert sale["totals"]["net"] == 14809 - 1500 - 1000 and sale["change"] == 20000 - 12309
+    assert [line["sku"] for line in sale["lines"]] == ["NUTS", "MILK-1L", "CHIPS"]
+    refund = cli("refund", sale["sale_id"], "--line", "2", "--json").json()
+    assert refund["lines"] == [1] and refund["cash"] == sale["lines"][1]["cash"]
+    assert "already been refunded" in cli("refund", sale["sale_id"], "--line", "2", check_rc=2).stderr
+    assert "refunded lines 1, 3" in cli("refund", sale["sale_id"]).stdout
+    assert cli("members", "find", "--id", shop, "--json").json()["points"] == 0
+
+
+def test_checkout_errors_are_for_the_cashier(cli, shop):
+    assert "quantity of TEA-500 must be 1 to 999" in cli("checkout", "--member", shop, "--sku", "TEA-500:0",
+                                                          check_rc=2).stderr
+    assert "no product with SKU 'X'" in cli("checkout", "--member", shop, "--sku", "X", check_rc=2).stderr
+    assert "not enough points" in cli("checkout", "--member", shop, "--sku", "NUTS", "--points", "1000",
+                                      check_rc=2).stderr
+    assert "does not cover" in cli("checkout", "--sku", "NUTS", "--cash", "50", check_rc=2).stderr
+
+
+def test_simulate_and_doctor(cli, shop, tmp_path, monkeypatch):
+    cli("checkout", "--member", shop, "--sku", "TEA-500:10")
+    candidate = tmp_path / "candidate.toml"
+    candidate.write_text((DEMO / "rules.toml").read_text(encoding="utf-8").replace("points_per_yuan = 1", "points_per_yuan = 2"),
+                         encoding="utf-8")
+    what = cli("simulate", "--rules", str(candidate), "--json").json()
+    assert what["sales"] == 1 and what["candidate"]["points"] == 2 * what["current"]["points"] > 0
+    assert cli("doctor", "--json").json()["pricing_engine"] in ("native", "reference")
+    monkeypatch.setenv("MEMBERKIOSK_SKIP_NATIVE", "1")
+    assert "reference (pure Python): MEMBERKIOSK_SKIP_NATIVE=1" in cli("doctor").stdout
+    assert "1 recorded sales re-priced (reference engine)" in cli("simulate", "--rules", str(candidate)).stdout

@@ -1,0 +1,110 @@
+"""Checkout and refund against the real store: one transaction each, coupons single-use in the ledger, verify clean."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+import pytest
+
+from core.catalog import Product
+from core.errors import AlreadyRefunded, CouponRejected, InsufficientBalance, NotFound, TierReserved
+from core.events import COUPON_REDEEMED, COUPON_REINSTATED, SALE_COMPLETED, TIER_CHANGED
+from core.points import topup_drafts
+from core.quote_input import BasketLine as L
+from core.quote_input import TenderRequest
+from kiosk.services.members import Registration
+from kiosk.services.sales import SalesService
+from kiosk.services.simulate import simulate
+from kiosk.store.verify import verify_ledger
+from tests.pricing.conftest import CATALOG, DEMO, RULES
+
+
+@pytest.fixture
+def shop(kiosk):
+    sales = SalesService(kiosk)
+    sales.load_rules((DEMO / "rules.toml").read_text(encoding="utf-8"))
+    sales.load_catalog(CATALOG)
+    view = kiosk.members.register(Registration(phone="13800138000", consent=True, birthday=dt.date(1990, 5, 17)))
+    return sales, view.member.member_id
+
+
+def _event_count(kiosk) -> int:
+    with kiosk.db.reading() as conn:
+        return conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+
+
+def _clean(kiosk) -> None:
+    with kiosk.db.reading() as conn:
+        assert verify_ledger(conn) == []
+
+
+def test_checkout_commits_sale_stock_points_and_coupon_use_in_one_transaction(kiosk, shop):
+    sales, member = shop
+    sale = sales.checkout(member, [L("TEA-500", 20)], ["WELCOME10"], TenderRequest(cash=10_000))
+    assert [e.type for e in sale.events] == [SALE_COMPLETED, COUPON_REDEEMED]
+    assert len({e.txn for e in sale.events}) == 1 and sale.sale_id == sale.events[0].txn
+    # 2026-11-18 is a Wednesday, the demo member day: 60.00 paid x 1 point x 2
+    assert kiosk.members.get(member).balances.points == 120
+    assert sales.catalog()["TEA-500"].stock == 180
+    assert sale.quote.change == 4_000
+    _clean(kiosk)
+
+
+def test_a_used_coupon_is_refused_and_nothing_is_written(kiosk, shop):
+    sales, member = shop
+    sales.checkout(member, [L("TEA-500", 20)], ["WELCOME10"])
+    before = _event_count(kiosk)
+    with pytest.raises(CouponRejected, match="already been used"):
+        sales.checkout(member, [L("TEA-500", 20)], ["WELCOME10"])
+    with pytest.raises(CouponRejected, match="not a coupon"):
+        sales.checkout(member, [L("TEA-500", 20)], ["NOPE"])
+    with pytest.raises(InsufficientBalance, match="only 40 of 每日坚果 left"):
+        sales.checkout(member, [L("NUTS", 30), L("NUTS", 11)], [])
+    with pytest.raises(TierReserved):
+        sales.checkout(member, [L("WINE-82")], [])
+    assert _event_count(kiosk) == before
+
+
+def test_refund_by_line_then_the_rest_restores_everything_and_reinstates_the_coupon(kiosk, shop):
+    sales, member = shop
+    sale = sales.checkout(member, [L("NUTS"), L("MILK-1L", 2), L("CHIPS", 3)], ["WELCOME10"])
+    after_sale = kiosk.members.get(member).balances
+    [first] = sales.refund(sale.sale_id, [1])
+    assert first.deltas["stock"] == {"MILK-1L": 2}
+    with pytest.raises(AlreadyRefunded):
+        sales.refund(sale.sale_id, [1])
+    rest = sales.refund(sale.sale_id)
+    assert [e.type for e in rest] == ["sale.refunded", COUPON_REINSTATED]
+    b = kiosk.members.get(member).balances
+    assert (b.points, b.stored_value, b.lifetime_spend) == (0, 0, 0) and after_sale.points > 0
+    assert sales.catalog()["MILK-1L"].stock == 60
+    sales.checkout(member, [L("TEA-500", 20)], ["WELCOME10"])  # usable again
+    with pytest.raises(NotFound):
+        sales.refund("no-such-sale")
+    _clean(kiosk)
+
+
+def test_stored_value_points_and_upgrade(kiosk, shop, clock):
+    sales, member = shop
+    kiosk.members.commit(topup_drafts(member, 100_000, RULES))
+    sale = sales.checkout(member, [L("NUTS", 13)], [], TenderRequest(stored_value=True))  # 1299.87 - 每满200减30 x6
+    assert sale.quote.total("stored_value") == 120_000 - kiosk.members.get(member).balances.stored_value
+    assert sale.events[-1].type == TIER_CHANGED and kiosk.members.get(member).balances.tier == "银卡"
+    _clean(kiosk)
+
+
+def test_catalog_reload_moves_stock_through_the_ledger(kiosk, shop):
+    sales, _ = shop
+    sales.load_catalog({**CATALOG, "TEA-500": Product("TEA-500", "绿茶", 350, "drinks", stock=50)})
+    assert sales.catalog()["TEA-500"].stock == 50
+    _clean(kiosk)
+
+
+def test_simulate_reports_the_cost_of_a_candidate_rulebook(kiosk, shop):
+    sales, member = shop
+    sales.checkout(member, [L("TEA-500", 20)], [])
+    sales.checkout(None, [L("NUTS")], [])
+    richer = replace(RULES, earning=replace(RULES.earning, centi_per_yuan=300))
+    w = simulate(kiosk, richer)
+    assert w.sales == 2 and w.current.discount == w.candidate.discount
+    assert w.candidate.points == 3 * w.current.points == 3 * 140  # 70 yuan x member day x2; the guest earns none
