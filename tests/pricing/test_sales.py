@@ -10,9 +10,11 @@ from core.catalog import Product
 from core.errors import AlreadyRefunded, CouponRejected, InsufficientBalance, NotFound, TierReserved
 from core.events import COUPON_REDEEMED, COUPON_REINSTATED, SALE_COMPLETED, TIER_CHANGED
 from core.points import topup_drafts
+from core.receipt import layout
 from core.quote_input import BasketLine as L
 from core.quote_input import TenderRequest
 from kiosk.services.members import Registration
+from kiosk.services.receipts import receipt_for_sale
 from kiosk.services.sales import SalesService
 from kiosk.services.simulate import simulate
 from kiosk.store.verify import verify_ledger
@@ -108,3 +110,17 @@ def test_simulate_reports_the_cost_of_a_candidate_rulebook(kiosk, shop):
     w = simulate(kiosk, richer)
     assert w.sales == 2 and w.current.discount == w.candidate.discount
     assert w.candidate.points == 3 * w.current.points == 3 * 140  # 70 yuan x member day x2; the guest earns none
+
+
+def test_receipt_is_built_from_the_committed_sale(kiosk, shop):
+    sales, member = shop
+    kiosk.members.commit(topup_drafts(member, 5_000, RULES))
+    sale = sales.checkout(member, [L("NUTS"), L("TEA-500", 2)], ["WELCOME10"], TenderRequest(stored_value=True, cash=10_000))
+    r = receipt_for_sale(kiosk, sale.sale_id)
+    assert r.total == sale.quote.total("net") == r.subtotal - r.discount_total
+    assert [(t.name, t.amount) for t in r.tenders] == [("储值", 5_000), ("现金", 10_000)]
+    assert r.change == 10_000 - (r.total - 5_000) and r.phone_masked == "138****8000"
+    assert r.points_balance == kiosk.members.get(member).balances.points and r.stored_value_balance == 0
+    assert any("每日坚果" in row for row in layout(r))
+    with pytest.raises(NotFound):
+        receipt_for_sale(kiosk, "nope")

@@ -1,0 +1,50 @@
+"""The receipt of a committed sale, built from its ledger events only (never from unsaved checkout state)."""
+from __future__ import annotations
+
+from typing import Any
+
+from core.errors import NotFound
+from core.events import SALE_COMPLETED, TIER_CHANGED
+from core.members import mask_phone
+from core.receipt import Receipt, ReceiptLine, Tender
+from kiosk.services.pricing_data import local_time
+from kiosk.store import ledger
+from kiosk.store import members as member_rows
+
+# Tender names as printed, in the fixed tender order of core.quote.
+TENDERS = (("visits_fen", "计次卡"), ("points_fen", "积分抵扣"), ("stored_value", "储值"), ("external", "其他支付"))
+
+
+def receipt_for_sale(kiosk: Any, sale_id: str) -> Receipt:
+    """Everything the printer needs about sale `sale_id`, with the member's balances as committed now."""
+    with kiosk.db.reading() as conn:
+        events = ledger.txn_events(conn, sale_id)
+        if not events or events[0].type != SALE_COMPLETED:
+            raise NotFound(f"no sale {sale_id}")
+        sale = events[0]
+        member = member_rows.get(conn, sale.member_id) if sale.member_id else None
+        balances = ledger.load_balances(conn, sale.member_id) if sale.member_id else None
+    lines = sale.data["lines"]
+    tier = next((e.data["tier"] for e in events if e.type == TIER_CHANGED), sale.data.get("tier"))
+    tenders = [Tender(name, sum(line[key] for line in lines)) for key, name in TENDERS]
+    cash = sum(line["cash"] for line in lines)
+    if cash:
+        tenders.append(Tender("现金", sale.data["cash_given"]))
+    return Receipt(
+        store_name=kiosk.who.store_id,
+        sale_no=sale_id,
+        time=local_time(sale.ts),
+        lines=tuple(ReceiptLine(line["name"], line["qty"], line["price"], line["net"], discount=line["gross"] - line["net"])
+                    for line in lines),
+        subtotal=sum(line["gross"] for line in lines),
+        discount_total=sum(line["gross"] - line["net"] for line in lines),
+        total=sum(line["net"] for line in lines),
+        tenders=tuple(t for t in tenders if t.amount),
+        change=sale.data["change"],
+        member_no=sale.member_id,
+        tier=tier if sale.member_id else None,
+        phone_masked=mask_phone(member.phone) if member and member.phone else None,
+        points_earned=sum(line["earned"] for line in lines) if sale.member_id else None,
+        points_balance=balances.points if balances else None,
+        stored_value_balance=balances.stored_value if balances else None,
+    )
