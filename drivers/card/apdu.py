@@ -59,6 +59,8 @@ def describe_sw(sw: int) -> str:
 
 def split_response(resp: bytes, what: str) -> tuple[bytes, int]:
     """Data and status word of a response; fewer than two bytes is a specific error."""
+    if not resp:  # what a reader reports when the card left the field mid-command
+        raise CardReadError("comm_error", f"{what}: no answer from the card; hold it still and tap again")
     if len(resp) < 2:
         raise CardReadError("short_response", f"{what}: the card answered {len(resp)} byte(s), too short for a status word")
     return resp[:-2], int.from_bytes(resp[-2:], "big")

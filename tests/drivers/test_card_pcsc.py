@@ -102,6 +102,14 @@ def test_error_answers_give_a_specific_unknown_card_event(reader, sink, answer, 
     assert reader.health().state == "ok"
 
 
+def test_card_pulled_away_mid_read_asks_for_another_tap(reader, sink):
+    card = VCard("04A1B2C3", member_no="M1", answer=lambda apdu: VCard.VANISH if apdu[1] == 0xA4 else None)
+    event = tap(card, sink, UnknownCard)
+    assert event.code == "comm_error" and "tap again" in event.reason and event.uid == "04A1B2C3"
+    assert sink.wait(CardRemoved)[0].uid == "04A1B2C3"
+    card.remove()
+
+
 def test_wrong_length_answer_is_retried_with_the_length_the_card_asks_for(reader, sink):
     content = encode_member_file("M000777")
     answer = lambda apdu: bytes([0x6C, len(content)]) if apdu == bytes.fromhex("00B0000000") else None  # noqa: E731
@@ -139,3 +147,22 @@ def test_pcscd_stopped_reports_gone_and_the_reader_recovers_when_it_returns(read
     again.remove()
     states = [e.state for e in sink.of(DeviceHealth)]
     assert states[-2:] == ["gone", "ok"]
+
+
+def test_reader_started_before_pcscd_comes_up_by_itself(pcscd, sink):
+    pcscd.stop()
+    drv = PcscCardReader(sink, reader=READER, poll_ms=50, retry_s=0.1)
+    drv.start()
+    try:
+        gone = sink.wait(DeviceHealth, where=lambda e: e.state == "gone")[0]
+        assert "PC/SC service not running (pcscd)" in gone.reason
+        pcscd.start()
+        wait_until(lambda: drv.health().state == "ok", 10, "reader found once pcscd runs")
+        card = VCard("04A1B2C5", member_no="M5")
+        assert tap(card, sink) == CardTapped("04A1B2C5", "M5", READER)
+        card.remove()
+        sink.wait(CardRemoved)
+    finally:
+        drv.stop()
+        if pcscd.proc is None:
+            pcscd.start()

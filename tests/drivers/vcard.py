@@ -23,6 +23,7 @@ Answer = Callable[[bytes], bytes | None]
 class VCard:
     """One card: a UID, optionally our member application, and per-command answer overrides for error tests."""
 
+    VANISH = b"vanish"  # an `answer` returning this pulls the card away instead of answering
     inserted: list["VCard"] = []  # every card currently connected, so fixtures can clear the reader
 
     def __init__(self, uid: str, member_no: str | None = None, member_file: bytes | None = None,
@@ -68,6 +69,9 @@ class VCard:
                 if payload is None:
                     return
                 reply = self._reply(payload)
+                if reply is VCard.VANISH:
+                    sock.shutdown(socket.SHUT_RDWR)
+                    return
                 if reply is not None:
                     sock.sendall(len(reply).to_bytes(2, "big") + reply)
         except OSError:
