@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core.receipt import from_dict, layout, text_width, to_dict, wrap
 from tests.drivers.receipts import sample_receipt
@@ -34,3 +36,17 @@ def test_long_name_gets_its_own_line_and_words_are_not_cut():
 def test_receipt_round_trips_through_json_form():
     r = sample_receipt()
     assert from_dict(to_dict(r)) == r
+
+
+_names = st.text(alphabet="可乐洗车会员（）￥·×ABCxyz 0123-", min_size=1, max_size=40)
+
+
+@given(st.lists(st.tuples(_names, st.integers(1, 999), st.integers(0, 10**7)), min_size=1, max_size=6),
+       st.sampled_from([32, 48]), _names)
+def test_any_receipt_fits_its_paper(items, width, store):
+    from dataclasses import replace
+    from core.receipt import ReceiptLine
+    lines = tuple(ReceiptLine(name, qty, price, qty * price) for name, qty, price in items)
+    total = sum(line.amount for line in lines)
+    receipt = replace(sample_receipt(), store_name=store, lines=lines, subtotal=total, total=total)
+    assert all(text_width(line) <= width for line in layout(receipt, width))

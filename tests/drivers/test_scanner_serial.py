@@ -6,9 +6,11 @@ import tty
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from drivers.events import DeviceHealth, Scanned, ScanRejected
-from drivers.scanner.serial_scanner import SerialScanner
+from drivers.scanner.serial_scanner import TERMINATORS, SerialLines, SerialScanner
 from drivers.scanner.wedge import INCOMPLETE
 from tests.drivers.conftest import wait_until
 
@@ -114,3 +116,16 @@ def test_port_gone_and_back(sink, pty_port, tmp_path):
         scanner.stop()
         replacement.close()
         pty.master, pty.slave = os.openpty()  # the fixture closes what it holds
+
+
+@given(st.lists(st.text(alphabet="0123456789ABCXYZ-", min_size=1, max_size=20), min_size=1, max_size=5),
+       st.sampled_from(["CR", "LF", "CRLF"]), st.data())
+def test_lines_do_not_depend_on_how_the_bytes_were_chunked(codes, terminator, data):
+    end = TERMINATORS[terminator]
+    stream = b"".join(c.encode() + end for c in codes)
+    cuts = sorted(data.draw(st.sets(st.integers(1, len(stream) - 1), max_size=8)))
+    lines = SerialLines(terminator)
+    out = []
+    for a, b in zip([0, *cuts], [*cuts, len(stream)]):
+        out += lines.feed(stream[a:b], now=0.0)
+    assert out == [("line", c) for c in codes]

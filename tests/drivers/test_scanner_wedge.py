@@ -7,6 +7,8 @@ import time
 from typing import Any
 
 from evdev import InputEvent
+from hypothesis import given
+from hypothesis import strategies as st
 from evdev import ecodes as e
 
 from core.barcodes import member_payload
@@ -177,3 +179,9 @@ def test_scanner_opens_grabs_emits_and_reopens_after_unplug(sink):
     finally:
         scanner.stop()
     assert opened == ["Honeywell"] * 3
+
+
+@given(st.text(alphabet=sorted(_KEY_FOR), min_size=1, max_size=48),
+       st.floats(0.001, 0.04), st.floats(1.0, 1e6))
+def test_any_burst_of_typable_text_decodes_exactly(text, gap, t0):
+    assert decode(typed(text, t0=t0, gap=gap)) == [Line(text)]
