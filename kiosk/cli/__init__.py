@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "kiosk.cli.receipt",
     "kiosk.cli.sales",
     "kiosk.cli.rules",
+    "kiosk.cli.points",
 ]
 
 DATA_DIR_ENV = "MEMBERKIOSK_DATA_DIR"

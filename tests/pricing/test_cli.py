@@ -53,3 +53,9 @@ def test_simulate_and_doctor(cli, shop, tmp_path, monkeypatch):
     monkeypatch.setenv("MEMBERKIOSK_SKIP_NATIVE", "1")
     assert "reference (pure Python): MEMBERKIOSK_SKIP_NATIVE=1" in cli("doctor").stdout
     assert "1 recorded sales re-priced (reference engine)" in cli("simulate", "--rules", str(candidate)).stdout
+
+
+def test_points_and_tier_upkeep_commands(cli, shop):
+    assert cli("points", "expiring", shop, "--json").json()["expiring"] == 0
+    assert "0 points expired for 0 members" in cli("points", "expire").stdout
+    assert "no tier changes" in cli("tiers", "review").stdout
