@@ -15,7 +15,8 @@ from core.errors import InvalidInput
 CODE128_MAX = 48  # longest free-text code we accept; longer is a misread or an attack
 MEMBER_PREFIX = "MK1"
 COUPON_PREFIX = "MKC1"
-_PAYLOAD = re.compile(r"^(MK1|MKC1):([0-9A-Z-]{1,32}):([0-9A-F]{4})$")
+# Member ids are "<kiosk id>-<counter>" and kiosk ids are host names, so ids may hold a-z, '.', '_' (<= 64).
+_PAYLOAD = re.compile(r"^(MK1|MKC1):([0-9A-Za-z._-]{1,64}):([0-9A-F]{4})$")
 _EAN_LENGTHS = {13: "ean13", 8: "ean8", 12: "upca"}
 _NAMES = {"ean13": "EAN-13", "ean8": "EAN-8", "upca": "UPC-A"}
 
@@ -55,7 +56,7 @@ def _check(prefix: str, ident: str) -> str:
 
 
 def member_payload(member_no: str) -> str:
-    """The member e-card QR text, e.g. 'MK1:M000123:4F2A'."""
+    """The member e-card QR text, e.g. 'MK1:k1-000123:4F2A'."""
     return _payload(MEMBER_PREFIX, member_no)
 
 
@@ -67,7 +68,7 @@ def coupon_payload(coupon_code: str) -> str:
 def _payload(prefix: str, ident: str) -> str:
     text = f"{prefix}:{ident}:{_check(prefix, ident)}"
     if not _PAYLOAD.match(text):
-        raise InvalidInput(f"'{ident}' cannot go into a QR code: use 1-32 characters of 0-9, A-Z or '-'")
+        raise InvalidInput(f"'{ident}' cannot go into a QR code: use 1-64 letters, digits, '.', '_' or '-'")
     return text
 
 

@@ -5,7 +5,7 @@ memberkiosk application, selected by MEMBER_AID; its current file holds the memb
 
     offset 0      format version, 0x01
     offset 1      n, the member number's length (1..MEMBER_NO_MAX)
-    offset 2..    the member number, n ASCII characters from [0-9A-Z-]
+    offset 2..    the member number, n ASCII characters from [0-9A-Za-z._-]
     offset 2+n    CRC-16/CCITT-FALSE over bytes 0..2+n, big-endian (2 bytes)
 
 Cards without our application (6A82 on SELECT) are identified by UID alone.
@@ -18,8 +18,8 @@ from typing import Callable
 # Proprietary AID (first nibble F: not registered with ISO), "MKIOSK" and the application version.
 MEMBER_AID = bytes.fromhex("F04D4B494F534B01")
 MEMBER_FILE_VERSION = 1
-MEMBER_NO_MAX = 20
-_MEMBER_NO = re.compile(r"^[0-9A-Z-]{1,%d}$" % MEMBER_NO_MAX)
+MEMBER_NO_MAX = 64  # member ids are "<kiosk id>-<counter>", kiosk ids are host names
+_MEMBER_NO = re.compile(r"^[0-9A-Za-z._-]{1,%d}$" % MEMBER_NO_MAX)
 
 GET_UID = bytes.fromhex("FFCA000000")
 SELECT_MEMBER_APP = bytes([0x00, 0xA4, 0x04, 0x00, len(MEMBER_AID)]) + MEMBER_AID + b"\x00"
@@ -118,7 +118,7 @@ def crc16(data: bytes) -> int:
 def encode_member_file(member_no: str) -> bytes:
     """The member file to write on a card we issue."""
     if not _MEMBER_NO.match(member_no):
-        raise ValueError(f"member number {member_no!r} must be 1-{MEMBER_NO_MAX} characters of 0-9, A-Z or '-'")
+        raise ValueError(f"member number {member_no!r} must be 1-{MEMBER_NO_MAX} letters, digits, '.', '_' or '-'")
     body = bytes([MEMBER_FILE_VERSION, len(member_no)]) + member_no.encode("ascii")
     return body + crc16(body).to_bytes(2, "big")
 

@@ -9,7 +9,7 @@ import logging
 import re
 from typing import Any
 
-from drivers.base import DeviceLost, DriverUnavailable, Watcher, safe_emit
+from drivers.base import DeviceConfigError, DeviceLost, DriverUnavailable, Watcher, safe_emit
 from drivers.card.apdu import CardReadError, read_member_no, read_uid
 from drivers.events import CardRemoved, CardTapped, OnEvent, UnknownCard
 
@@ -40,7 +40,10 @@ class PcscCardReader(Watcher):
                  poll_ms: int = 250, retry_s: float = 1.0):
         super().__init__(name, on_event, retry_s)
         self._emit = on_event
-        self._pattern = re.compile(reader, re.IGNORECASE)
+        try:
+            self._pattern = re.compile(reader, re.IGNORECASE)
+        except re.error as exc:
+            raise DeviceConfigError(f"card reader pattern '{reader}' is not a valid regular expression: {exc}") from None
         self._poll_ms = poll_ms
         self._ctx: Any = None
         self._present = False  # a card is on the reader and its event was sent

@@ -12,7 +12,8 @@ from drivers.printer.base import PrinterNotReady, PrinterUnavailable, columns_fo
 log = logging.getLogger(__name__)
 
 DLE_EOT = b"\x10\x04"
-TRANSPORTS = ("network", "serial", "usb", "file")
+REQUIRED = {"network": ("host",), "serial": ("port",), "usb": ("vendor_id", "product_id"), "file": ("path",)}
+TRANSPORTS = tuple(REQUIRED)
 _STATUS_TRANSPORTS = ("network", "serial", "usb")  # a file (/dev/usb/lp0) cannot answer
 
 
@@ -39,6 +40,9 @@ class EscposPrinter:
                  timeout: float = 5.0, **params: Any):
         if transport not in TRANSPORTS:
             raise DeviceConfigError(f"printer transport '{transport}' must be one of {', '.join(TRANSPORTS)}")
+        missing = [key for key in REQUIRED[transport] if key not in params]
+        if missing:
+            raise DeviceConfigError(f"{transport} printer config needs {', '.join(missing)}")
         ok, why = usable(transport)
         if not ok:
             raise DriverUnavailable(why)
@@ -62,18 +66,15 @@ class EscposPrinter:
     def _open(self) -> Any:
         from escpos import printer
         p = self._params
-        try:
-            if self.transport == "network":
-                dev = printer.Network(p["host"], int(p.get("port", 9100)), timeout=self._timeout)
-            elif self.transport == "serial":
-                dev = printer.Serial(p["port"], int(p.get("baud", 19200)), timeout=self._timeout)
-            elif self.transport == "usb":
-                dev = printer.Usb(int(str(p["vendor_id"]), 16), int(str(p["product_id"]), 16),
-                                  timeout=int(self._timeout * 1000))
-            else:
-                dev = printer.File(p["path"])
-        except KeyError as exc:
-            raise DeviceConfigError(f"{self.transport} printer config needs '{exc.args[0]}'") from None
+        if self.transport == "network":
+            dev = printer.Network(p["host"], int(p.get("port", 9100)), timeout=self._timeout)
+        elif self.transport == "serial":
+            dev = printer.Serial(p["port"], int(p.get("baud", 19200)), timeout=self._timeout)
+        elif self.transport == "usb":
+            dev = printer.Usb(int(str(p["vendor_id"]), 16), int(str(p["product_id"]), 16),
+                              timeout=int(self._timeout * 1000))
+        else:
+            dev = printer.File(p["path"])
         try:
             if self.transport == "network":
                 # python-escpos leaks its socket when connect fails; connect ourselves and hand it over

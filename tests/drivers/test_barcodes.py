@@ -31,13 +31,16 @@ def test_every_single_digit_error_is_caught(body, data):
 def test_member_and_coupon_payloads_round_trip():
     member = classify(member_payload("M000123"))
     assert (member.kind, member.symbology, member.payload_id) == ("member", "member_qr", "M000123")
+    kiosk_member = classify(member_payload("kiosk-03.store_7-000042"))
+    assert kiosk_member.payload_id == "kiosk-03.store_7-000042"
     coupon = classify(coupon_payload("C2026-88"))
     assert (coupon.kind, coupon.payload_id) == ("coupon", "C2026-88")
 
 
 @pytest.mark.parametrize("code, words", [
     ("MK1:M000124:" + member_payload("M000123")[-4:], "failed its check"),
-    ("MK1:m000123:0000", "malformed"),
+    ("MK1:M 01:0000", "malformed"),
+    ("MK1:M000123:abcd", "malformed"),
     ("", "empty"),
     ("ABC\x1b[2J", "control characters (0x1B)"),
     ("12\x00", "control characters (0x00)"),

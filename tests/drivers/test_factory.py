@@ -29,6 +29,8 @@ def test_real_types_build_the_real_drivers(sink):
     ("scanner", {"type": "serial"}, "config is incomplete"),
     ("scanner", {"type": "serial", "port": "/dev/ttyS0", "terminator": "TAB"}, "terminator 'TAB'"),
     ("printer", {"type": "escpos", "transport": "bluetooth"}, "transport 'bluetooth'"),
+    ("printer", {"type": "escpos", "transport": "network", "port": 9100}, "network printer config needs host"),
+    ("card", {"type": "pcsc", "reader": "ACR(122"}, "not a valid regular expression"),
     ("printer", {"type": "sim", "paper": "A4"}, "paper 'A4'"),
 ])
 def test_config_mistakes_are_named(sink, kind, config, words):
