@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from array import array
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -116,7 +117,8 @@ def pricing_input(
     earning = rules.earning
     sku_ids: dict[str, int] = {}
     cat_ids: dict[str, int] = {}
-    price, qty, cat, sku, rate = [], [], [], [], []
+    # int64 arrays rather than lists: the Cython kernel takes them without a copy, the reference indexes them alike
+    price, qty, cat, sku, rate = (array("q") for _ in range(5))
     for line, product in zip(basket, products):
         price.append(product.price)
         qty.append(line.qty)
@@ -153,7 +155,7 @@ def pricing_input(
         cat=cat,
         sku=sku,
         rate=rate,
-        covered=[units for _, units in packs],
+        covered=array("q", [units for _, units in packs]),
         tier_pay=tier.pay_percent if tier else 100,
         cat_pay=cat_pay,
         thresholds=thresholds,

@@ -176,6 +176,11 @@ cdef int64_t[:, :] table(rows, int width):
     return memoryview(flat).cast("B").cast("q", [max(len(rows), 1), width])
 
 
+def _q(values):
+    """An int64 buffer of `values` without a copy when it already is one."""
+    return values if isinstance(values, array) and values.typecode == "q" else array("q", values)
+
+
 cdef object flat(rows):
     """Rows of a small rule table as one int64 buffer (one zero when empty, so it has an address)."""
     return array("q", [v for row in rows for v in row] or [0])
@@ -184,15 +189,14 @@ cdef object flat(rows):
 def price_basket(inp, coupon_codes=()):
     """core.pricing.price_basket on the kernel; a refused basket is re-run on the reference for its exact error."""
     cdef Py_ssize_t n = len(inp.price), ncpn = len(inp.coupons)
-    columns = array("q", inp.price)
-    for column in (inp.qty, inp.cat, inp.sku, inp.rate, inp.covered):
-        columns.extend(column)
     work = array("q", bytes(8 * (NCOL + 4) * n + 8 * (ncpn + 1)))  # outputs, scratch, coupon amounts
-    cdef int64_t[:] c = columns, w = work, cat_pay = array("q", list(inp.cat_pay) or [100])
+    cdef const int64_t[:] price = _q(inp.price), qty = _q(inp.qty), cat = _q(inp.cat), sku = _q(inp.sku)
+    cdef const int64_t[:] rate = _q(inp.rate), covered = _q(inp.covered)
+    cdef int64_t[:] w = work, cat_pay = array("q", list(inp.cat_pay) or [100])
     cdef int64_t[:] thr = flat(inp.thresholds), cpn = flat(inp.coupons), bonus = flat(inp.spend_bonus)
     cdef signed char[:] masks = array("b", bytes(2 * n + 1))
     status = price_one(
-        n, &c[0], &c[n], &c[2 * n], &c[3 * n], &c[4 * n], &c[5 * n], inp.tier_pay, &cat_pay[0],
+        n, &price[0], &qty[0], &cat[0], &sku[0], &rate[0], &covered[0], inp.tier_pay, &cat_pay[0],
         &thr[0], len(inp.thresholds), &cpn[0], ncpn,
         inp.points, inp.step_points, inp.step_fen, inp.cap_percent, inp.multiplier,
         &bonus[0], len(inp.spend_bonus), inp.extra_points,
@@ -204,11 +208,6 @@ def price_basket(inp, coupon_codes=()):
     values = work.tolist()
     end = (NCOL + 4) * n
     return PriceResult(*[values[k * n:(k + 1) * n] for k in range(NCOL)], values[end:end + ncpn])
-
-
-def _q(values):
-    """An int64 buffer of `values` without a copy when it already is one."""
-    return values if isinstance(values, array) and values.typecode == "q" else array("q", values)
 
 
 def price_batch(c, b):
