@@ -121,6 +121,13 @@ def pair(label: str, value: str, width: int) -> str:
     return label + " " * max(1, width - text_width(label) - text_width(value)) + value
 
 
+def pair_lines(label: str, value: str, width: int) -> list[str]:
+    """Like pair, but a value too long to share the line (a UUID sale number) goes under its label, wrapped."""
+    if text_width(label) + 1 + text_width(value) <= width:
+        return [pair(label, value, width)]
+    return [label] + [rjust(part, width) for part in wrap(value, width)]
+
+
 def yuan(fen: int) -> str:
     """An amount as the receipt shows it: ￥12.30, -￥1.00."""
     return format_fen(fen, YUAN)
@@ -154,7 +161,7 @@ def _member(r: Receipt, width: int) -> list[str]:
     who = " ".join(x for x in (r.phone_masked, r.tier) if x)
     out.append(pair("会员", who, width))
     if r.member_no:
-        out.append(pair("会员号", r.member_no, width))
+        out += pair_lines("会员号", r.member_no, width)
     if r.points_earned is not None:
         out.append(pair("本次积分", f"+{r.points_earned}", width))
     if r.points_balance is not None:
@@ -169,9 +176,9 @@ def layout(r: Receipt, width: int = WIDTH_58MM) -> list[str]:
     rule = "-" * width
     out = [center(part, width) for part in wrap(r.store_name, width)]
     out += [center(part, width) for info in r.store_info for part in wrap(info, width)]
-    out += [rule, pair("单号", r.sale_no, width), pair("时间", r.time.strftime("%Y-%m-%d %H:%M:%S"), width)]
+    out += [rule, *pair_lines("单号", r.sale_no, width), pair("时间", r.time.strftime("%Y-%m-%d %H:%M:%S"), width)]
     if r.cashier:
-        out.append(pair("收银员", r.cashier, width))
+        out += pair_lines("收银员", r.cashier, width)
     header = rjust("数量", 4) + rjust("单价", 9) + rjust("金额", 10)
     out += [rule, ljust("商品", width - text_width(header)) + header]
     for line in r.lines:

@@ -9,6 +9,7 @@ from PIL import Image
 from kiosk.app import Kiosk
 from kiosk.printing.queue import PrintQueue
 from tests.drivers.receipts import sample_receipt
+from tests.drivers.test_preview import ARTIFACTS
 from tests.drivers.tcp_printer import LoopbackPrinter
 
 
@@ -66,3 +67,23 @@ def test_receipt_preview_and_reprint_now(cli, loopback, tmp_path):
 
     proc = cli("receipt", "reprint", "S404", check_rc=2)
     assert "S404" in proc.stderr
+
+
+def test_committed_sale_prints_and_previews_through_the_cli(cli, loopback, tmp_path):
+    from core.quote_input import BasketLine, TenderRequest
+    from kiosk.services.sales import SalesService
+    from tests.pricing.conftest import CATALOG, DEMO
+
+    save_devices(cli.data_dir, {"printer": {"type": "escpos", "transport": "network", "host": "127.0.0.1",
+                                            "port": loopback.port}})
+    with Kiosk.open(cli.data_dir) as kiosk:
+        sales = SalesService(kiosk)
+        sales.load_rules((DEMO / "rules.toml").read_text(encoding="utf-8"))
+        sales.load_catalog(CATALOG)
+        sale = sales.checkout(None, [BasketLine("TEA-500", 2)], tender=TenderRequest(cash=10_000))
+    out = ARTIFACTS / "receipt-committed-sale.png"
+    cli("receipt", "preview", sale.sale_id, str(out))
+    assert out.stat().st_size > 5000
+    assert cli("receipt", "reprint", sale.sale_id, "--now", "--json").json()["printed"] is True
+    [job] = loopback.wait_jobs(1)
+    assert sale.sale_id[:32].encode() in job and "应付".encode("gb18030") in job and "找零".encode("gb18030") in job
