@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from kiosk.app import Kiosk
+from kiosk.demo.pricing import seed_pricing
 from kiosk.services.members import Registration
 from kiosk.services.topup import top_up
 
@@ -34,4 +35,5 @@ def seed(kiosk: Kiosk) -> bool:
             top_up(kiosk.members, view.member.member_id, opening)
     for staff_no, name, role, pin, card in DEMO_STAFF:
         kiosk.staff.add(staff_no, name, role, pin, card)
+    seed_pricing(kiosk)
     return True
