@@ -42,6 +42,11 @@ def _demo(args: argparse.Namespace) -> int:
     with Kiosk.open(data_dir, kiosk_id="demo-k1", store_id="demo-store") as kiosk:
         seeded = seed(kiosk)
         print(f"demo data in {data_dir} ({'seeded' if seeded else 'kept from before'})")
+        if not args.cli:
+            from kiosk.ui.main import demo_settings, run
+
+            run(kiosk, fullscreen=False, **demo_settings())
+            return 0
         walk_through(kiosk)
     print(f"\nTry: memberkiosk --data-dir {data_dir} members find --phone {DEMO_MEMBERS[1][0]}")
     return 0

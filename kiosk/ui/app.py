@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import importlib
 import logging
+import signal
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -64,6 +66,7 @@ class KioskApp(App):
         self.devices = DeviceBridge(self.on_device_event)
         self.health: dict[str, Any] = {}
         self._quit_allowed = False
+        self._previous_sigterm: Any = None
         self._idle = Clock.create_trigger(self._on_idle, settings.idle_seconds)
 
     # -- look -------------------------------------------------------------------------------------------------
@@ -105,6 +108,8 @@ class KioskApp(App):
         """Lock the kiosk down, start the devices and show the attract screen; log cold start at the first frame."""
         Window.bind(on_request_close=self._on_request_close, on_keyboard=self._on_keyboard)
         Window.bind(on_touch_down=self._on_activity, on_key_down=self._on_activity)
+        if threading.current_thread() is threading.main_thread():
+            self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
         self.devices.start(self.settings.devices)
         self.go(HOME)
         self.metrics.after_next_frame("start", PROCESS_T0)
@@ -112,6 +117,8 @@ class KioskApp(App):
     def on_stop(self) -> None:
         """Stop the devices and let a running commit finish."""
         self._idle.cancel()
+        if self._previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, self._previous_sigterm)
         Window.unbind(on_request_close=self._on_request_close, on_keyboard=self._on_keyboard)
         Window.unbind(on_touch_down=self._on_activity, on_key_down=self._on_activity)
         self.devices.stop()
@@ -127,6 +134,11 @@ class KioskApp(App):
             raise PermissionError("only a manager may close the kiosk")
         self._quit_allowed = True
         self.stop()
+
+    def _on_sigterm(self, *_args: Any) -> None:
+        # systemd stopping the kiosk (or a shutdown) is not a customer: quit cleanly on the next frame.
+        self._quit_allowed = True
+        Clock.schedule_once(lambda _dt: self.stop())
 
     def _on_request_close(self, *_args: Any, **_kwargs: Any) -> bool:
         # Alt+F4, the window manager's close and SDL_QUIT all land here; True keeps the window open.

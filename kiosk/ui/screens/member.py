@@ -63,6 +63,7 @@ class MemberScreen(KioskScreen):
             row = Factory.FactRow()  # kv-declared properties cannot be passed to the constructor
             row.label, row.value = label, value
             self.ids.facts.add_widget(row)
+        self.ids.facts.add_widget(Factory.Widget())  # keeps the rows at the top of the panel
         self.ids.purchases.clear_widgets()
         for day, items, amount in self.purchases:
             self.ids.purchases.add_widget(Factory.KNote(text=f"{day}  {items}  {format_fen(amount)}"))

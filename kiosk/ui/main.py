@@ -1,0 +1,32 @@
+"""Start the kiosk UI on a data directory: Kivy is configured here, before anything imports it."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from kiosk.ui import boot
+
+log = logging.getLogger(__name__)
+
+DEMO_NEW_CARD = ("新卡 New card", "04BEEF01")
+
+
+def run(kiosk: Any, *, fullscreen: bool = True, **settings: Any) -> None:
+    """Open the kiosk window and run until a manager closes it."""
+    boot.configure(kiosk.data_dir / "kivy", fullscreen=fullscreen)
+    logging.getLogger("kiosk.ui.metrics").setLevel(logging.INFO)  # start, tap and scan latencies in the log
+    from kiosk.ui.app import KioskApp, UiSettings
+
+    KioskApp(kiosk, UiSettings(**settings)).run()
+
+
+def demo_settings(store_name: str = "鲜果超市 Fresh Mart") -> dict[str, Any]:
+    """The demo panel's cards (the seeded members' and one new) and the catalog's first scannable products."""
+    from core.catalog import parse_catalog
+    from kiosk.demo.seed import DEMO_MEMBERS
+
+    catalog = parse_catalog((Path(__file__).parents[1] / "demo" / "catalog.csv").read_text(encoding="utf-8"), "csv")
+    cards = tuple((f"{name} 的卡", card) for _phone, name, _b, card, _pin, _sv in DEMO_MEMBERS) + (DEMO_NEW_CARD,)
+    products = tuple((p.name, p.barcode) for p in catalog.values() if p.barcode)[:5]
+    return {"store_name": store_name, "demo": True, "demo_cards": cards, "demo_products": products}
