@@ -28,8 +28,11 @@ class Pty:
         os.write(self.master, data)
 
     def close(self) -> None:
-        os.close(self.master)
-        os.close(self.slave)
+        """Close both ends (again is a no-op: a test may pull the port before teardown)."""
+        for fd in (self.master, self.slave):
+            if fd >= 0:
+                os.close(fd)
+        self.master = self.slave = -1
 
 
 @pytest.fixture
@@ -41,81 +44,75 @@ def pty_port(tmp_path: Path):
     pty.close()
 
 
-def run_scanner(sink, link, **kw) -> SerialScanner:
-    scanner = SerialScanner(sink, str(link), baud=115200, retry_s=0.05, **kw)
-    scanner.start()
-    wait_until(lambda: scanner.health().state == "ok", 5, "serial scanner open")
-    return scanner
+@pytest.fixture
+def run_scanner(sink, pty_port):
+    """Start a scanner on the pty's link; every scanner started is stopped at teardown."""
+    started: list[SerialScanner] = []
+
+    def run(**kw) -> SerialScanner:
+        scanner = SerialScanner(sink, str(pty_port[1]), baud=115200, retry_s=0.05, **kw)
+        started.append(scanner)
+        scanner.start()
+        wait_until(lambda: scanner.health().state == "ok", 5, "serial scanner open")
+        return scanner
+
+    yield run
+    for scanner in started:
+        scanner.stop()
 
 
 @pytest.mark.parametrize("terminator, end", [("CR", b"\r"), ("LF", b"\n"), ("CRLF", b"\r\n")])
-def test_terminators(sink, pty_port, terminator, end):
-    pty, link = pty_port
-    scanner = run_scanner(sink, link, terminator=terminator)
-    try:
-        pty.send(b"40063813" + b"33931" + end + b"96385074" + end[:1])  # one write split mid-code, one split mid-CRLF
-        pty.send(end[1:] + b"036000291452" + end)
-        codes = [s.code for s in sink.wait(Scanned, 3)]
-        assert codes == ["4006381333931", "96385074", "036000291452"]
-    finally:
-        scanner.stop()
+def test_terminators(sink, pty_port, run_scanner, terminator, end):
+    pty, _ = pty_port
+    run_scanner(terminator=terminator)
+    pty.send(b"40063813" + b"33931" + end + b"96385074" + end[:1])  # one write split mid-code, one split mid-CRLF
+    pty.send(end[1:] + b"036000291452" + end)
+    codes = [s.code for s in sink.wait(Scanned, 3)]
+    assert codes == ["4006381333931", "96385074", "036000291452"]
 
 
-def test_crlf_scanner_on_a_cr_port_still_reads_clean_codes(sink, pty_port):
-    pty, link = pty_port
-    scanner = run_scanner(sink, link, terminator="CR")
-    try:
-        pty.send(b"96385074\r\n96385074\r\n")
-        assert [s.code for s in sink.wait(Scanned, 2)] == ["96385074", "96385074"]
-    finally:
-        scanner.stop()
+def test_crlf_scanner_on_a_cr_port_still_reads_clean_codes(sink, pty_port, run_scanner):
+    pty, _ = pty_port
+    run_scanner(terminator="CR")
+    pty.send(b"96385074\r\n96385074\r\n")
+    assert [s.code for s in sink.wait(Scanned, 2)] == ["96385074", "96385074"]
 
 
-def test_partial_line_is_refused_not_half_used(sink, pty_port):
-    pty, link = pty_port
+def test_partial_line_is_refused_not_half_used(sink, pty_port, run_scanner):
+    pty, _ = pty_port
     beeps = []
-    scanner = run_scanner(sink, link, terminator="CR", line_timeout_ms=50, beep=lambda: beeps.append(1))
-    try:
-        pty.send(b"690123")
-        assert sink.wait(ScanRejected)[0].reason == INCOMPLETE
-        pty.send(b"96385074\r")
-        assert sink.wait(Scanned)[0].code == "96385074"
-        assert beeps == [1]
-    finally:
-        scanner.stop()
+    run_scanner(terminator="CR", line_timeout_ms=50, beep=lambda: beeps.append(1))
+    pty.send(b"690123")
+    assert sink.wait(ScanRejected)[0].reason == INCOMPLETE
+    pty.send(b"96385074\r")
+    assert sink.wait(Scanned)[0].code == "96385074"
+    assert beeps == [1]
 
 
-def test_bad_scans_give_clear_reasons(sink, pty_port):
+def test_bad_scans_give_clear_reasons(sink, pty_port, run_scanner):
+    pty, _ = pty_port
+    run_scanner(terminator="CR")
+    pty.send(b"6901234567890\r" + b"AB\x1bC\r" + b"\xff\xfe\r" + b"X" * 80 + b"\r")
+    reasons = [r.reason for r in sink.wait(ScanRejected, 4)]
+    assert "check digit" in reasons[0]
+    assert "control characters (0x1B)" in reasons[1]
+    assert "not text" in reasons[2]
+    assert "longer than 48" in reasons[3]
+    assert sink.of(Scanned) == []
+
+
+def test_port_gone_and_back(sink, pty_port, run_scanner):
     pty, link = pty_port
-    scanner = run_scanner(sink, link, terminator="CR")
-    try:
-        pty.send(b"6901234567890\r" + b"AB\x1bC\r" + b"\xff\xfe\r" + b"X" * 80 + b"\r")
-        reasons = [r.reason for r in sink.wait(ScanRejected, 4)]
-        assert "check digit" in reasons[0]
-        assert "control characters (0x1B)" in reasons[1]
-        assert "not text" in reasons[2]
-        assert "longer than 48" in reasons[3]
-        assert sink.of(Scanned) == []
-    finally:
-        scanner.stop()
-
-
-def test_port_gone_and_back(sink, pty_port, tmp_path):
-    pty, link = pty_port
-    scanner = run_scanner(sink, link, terminator="CR")
+    scanner = run_scanner(terminator="CR")
     replacement = Pty()
-    try:
-        link.unlink()
-        pty.close()  # the USB-serial adapter is pulled
-        sink.wait(DeviceHealth, where=lambda h: h.state == "gone" and str(link) in h.reason)
-        link.symlink_to(replacement.path)  # plugged back, udev recreates the link
-        wait_until(lambda: scanner.health().state == "ok", 5, "scanner reopened")
-        replacement.send(b"96385074\r")
-        assert sink.wait(Scanned)[0].code == "96385074"
-    finally:
-        scanner.stop()
-        replacement.close()
-        pty.master, pty.slave = os.openpty()  # the fixture closes what it holds
+    link.unlink()
+    pty.close()  # the USB-serial adapter is pulled
+    sink.wait(DeviceHealth, where=lambda h: h.state == "gone" and str(link) in h.reason)
+    link.symlink_to(replacement.path)  # plugged back, udev recreates the link
+    wait_until(lambda: scanner.health().state == "ok", 5, "scanner reopened")
+    replacement.send(b"96385074\r")
+    assert sink.wait(Scanned)[0].code == "96385074"
+    replacement.close()
 
 
 @given(st.lists(st.text(alphabet="0123456789ABCXYZ-", min_size=1, max_size=20), min_size=1, max_size=5),
