@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from core.catalog import Product
-from core.errors import CouponRejected, RedemptionRejected
+from core.errors import CouponRejected, InvalidQuantity, RedemptionRejected
 from core.pricing import (
     ABOVE_CAP,
+    BAD_QUANTITY,
     COUPON_BELOW_MIN,
     FIXED,
     OK,
@@ -190,6 +191,8 @@ def price_batch(c: CompiledRules, b: Batch) -> BatchResult:
                 status = COUPON_BELOW_MIN
             except RedemptionRejected:
                 status = ABOVE_CAP
+            except InvalidQuantity:
+                status = BAD_QUANTITY
         for column, value in zip((out.net, out.discount, out.points_fen, out.earned, out.status),
                                  (net, disc, pts, earned, status)):
             column.append(value)

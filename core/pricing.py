@@ -14,12 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from core.errors import CouponRejected, RedemptionRejected
+from core.errors import CouponRejected, InvalidQuantity, RedemptionRejected
 from core.money import format_fen, percent_of
 
 FIXED, PERCENT = 1, 2
 SCOPE_ORDER, SCOPE_CATEGORY, SCOPE_SKU = 0, 1, 2
-OK, COUPON_BELOW_MIN, ABOVE_CAP = 0, 1, 2  # status codes the kernel returns instead of raising
+OK, COUPON_BELOW_MIN, ABOVE_CAP, BAD_QUANTITY = 0, 1, 2, 4  # statuses a batch reports instead of raising
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,8 @@ def _take(cur: list[int], lines: list[int], amount: int) -> list[int]:
 def price_basket(p: PriceInput, coupon_codes: Sequence[str] = ()) -> PriceResult:
     """Price one basket; raises CouponRejected or RedemptionRejected with what to do about it."""
     n = len(p.price)
+    if any(q < 1 for q in p.qty):
+        raise InvalidQuantity("every line needs a quantity of at least 1")
     gross = [p.price[i] * p.qty[i] for i in range(n)]
     cur = [percent_of(percent_of(gross[i], p.tier_pay), p.cat_pay[p.cat[i]]) for i in range(n)]
     discount = [gross[i] - cur[i] for i in range(n)]

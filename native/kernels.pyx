@@ -77,7 +77,8 @@ cdef int price_one(
     const int64_t* bonus, int nbonus, int64_t extra,
     int64_t* out, int ld, int64_t* cpn_amount, int64_t* scratch, signed char* masks,
 ) noexcept nogil:
-    """Price one basket into out[column * ld + line]; 0, 1 + k for coupon k below its minimum, -1 above the cap.
+    """Price one basket into out[column * ld + line]; 0, 1 + k for coupon k below its minimum, -1 above the cap,
+    -2 for a quantity below 1 (checked first: a zero would divide by zero below).
 
     thr holds rows of 4 (min, off, repeat, category), cpn rows of 5 (kind, value, min, scope, target), bonus rows
     of 2; scratch holds 4 rows of ld int64 and masks 2 rows of ld flags.
@@ -100,6 +101,9 @@ cdef int price_one(
     cdef signed char* scope = masks
     cdef signed char* best_scope = masks + ld
     cdef const int64_t* row
+    for i in range(n):
+        if qty[i] < 1:
+            return -2
     for i in range(n):
         gross[i] = price[i] * qty[i]
         cur[i] = percent_of(percent_of(gross[i], tier_pay), cat_pay[cat[i]])
@@ -278,7 +282,7 @@ def price_batch(c, b):
                 &out[0, 0], maxn, &amounts[0], &scratch[0, 0], &masks[0, 0],
             )
             if status:
-                o_status[bi] = 1 if status > 0 else 2
+                o_status[bi] = 1 if status > 0 else (2 if status == -1 else 4)
                 continue
             gross = net = pts = earned = 0
             for i in range(n):

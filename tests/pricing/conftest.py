@@ -30,5 +30,5 @@ def pricer(request):
     if request.param == "reference":
         return price_basket
     if not native.AVAILABLE:
-        pytest.skip(f"native kernels not built ({native.REASON}); `pip install -e .` builds them")
+        pytest.skip(f"native kernels not in use ({native.REASON}); `pip install -e .` builds them")
     return native.price_basket

@@ -5,6 +5,7 @@ import datetime as dt
 import os
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,12 +13,12 @@ from hypothesis import strategies as st
 
 import native
 from core.batch import BONUS_DUE, IN_BIRTHDAY, Batch, compile_rules, price_batch
-from core.errors import KioskError
+from core.errors import InvalidQuantity, KioskError
 from core.pricing import PriceInput, price_basket
 from core.quote import quote
 from tests.pricing.strategies import DAYS, SKUS, baskets, catalogs, coupon_lists, members, rulebooks, tenders
 
-pytestmark = pytest.mark.skipif(not native.AVAILABLE, reason=f"native kernels not built: {native.REASON}")
+pytestmark = pytest.mark.skipif(not native.AVAILABLE, reason=f"native kernels not in use: {native.REASON}")
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -46,6 +47,9 @@ def test_very_large_order_and_one_fen_lines_agree():
     tiny = PriceInput(price=[0, 1, 1], qty=[1, 1, 999], cat=[0, 0, 0], sku=[0, 1, 2], rate=[100] * 3,
                       covered=[0] * 3, cat_pay=[50], points=4, step_points=1, step_fen=1)
     assert native.price_basket(tiny) == price_basket(tiny)
+    for pricer in (native.price_basket, price_basket):
+        with pytest.raises(InvalidQuantity):
+            pricer(replace(tiny, qty=[1, 0, 1]))
 
 
 @st.composite
@@ -59,7 +63,7 @@ def batches(draw, compiled):
     ints = lambda lo, hi, k: draw(st.lists(st.integers(lo, hi), min_size=k, max_size=k))  # noqa: E731
     days = draw(st.lists(DAYS, min_size=nb, max_size=nb))
     return Batch(
-        offsets=offsets, sku=ints(0, n_sku - 1, total), qty=ints(1, 999, total), tier=ints(-1, 1, nb),
+        offsets=offsets, sku=ints(0, n_sku - 1, total), qty=ints(0, 999, total), tier=ints(-1, 1, nb),
         coupon=ints(-1, n_coupon - 1, nb), points=[p * compiled.step_points for p in ints(0, 200, nb)],
         day=[d.toordinal() for d in days], weekday=[d.isoweekday() for d in days], dom=[d.day for d in days],
         flags=ints(0, IN_BIRTHDAY | BONUS_DUE, nb))
