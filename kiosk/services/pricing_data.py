@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sqlite3
+from dataclasses import replace
+from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from core.catalog import Product, from_document
@@ -36,15 +39,69 @@ def load_rules(docs: Any) -> Rules:
     return parse_rules(rows[-1]["source"])
 
 
-def load_catalog(docs: Any, conn: sqlite3.Connection) -> dict[str, Product]:
-    """The catalog with each counted product's stock as the ledger has it now."""
+def load_products(docs: Any) -> dict[str, Product]:
+    """The catalog document (stock as last loaded; the ledger has the live level)."""
     products = from_document(docs.table(CATALOG_TABLE).all())
     if not products:
         raise NotFound("no catalog loaded: run 'memberkiosk catalog load catalog.csv'")
-    return {
-        sku: p if p.stock is None else Product(**{**p.__dict__, "stock": ledger.load_stock(conn, sku)})
-        for sku, p in products.items()
-    }
+    return products
+
+
+def with_stock(conn: sqlite3.Connection, products: Mapping[str, Product], skus: Iterable[str]) -> dict[str, Product]:
+    """The products of `skus` (those in the catalog), counted ones with their stock as the ledger has it now."""
+    out = {}
+    for sku in skus:
+        p = products.get(sku)
+        if p is not None:
+            out[sku] = p if p.stock is None else replace(p, stock=ledger.load_stock(conn, sku))
+    return out
+
+
+def load_catalog(docs: Any, conn: sqlite3.Connection) -> dict[str, Product]:
+    """The whole catalog with live stock."""
+    products = load_products(docs)
+    return with_stock(conn, products, products)
+
+
+class PricingDocs:
+    """The rulebook and catalog parsed once, and again only when the documents file has been replaced.
+
+    A scan must not re-parse TOML and rebuild thousands of products; a `rules load` from another process
+    renames a new documents file into place, which changes its inode and mtime, so the cache sees it.
+    """
+
+    def __init__(self, docs: Any, path: Path) -> None:
+        self.docs, self.path = docs, path
+        self._key: tuple[int, int, int] | None = None
+        self._rules: Rules | None = None
+        self._products: dict[str, Product] | None = None
+        self._barcodes: dict[str, str] = {}
+
+    def _check(self) -> None:
+        st = os.stat(self.path)
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if key != self._key:
+            self._key, self._rules, self._products = key, None, None
+
+    def rules(self) -> Rules:
+        """The current rulebook."""
+        self._check()
+        if self._rules is None:
+            self._rules = load_rules(self.docs)
+        return self._rules
+
+    def products(self) -> dict[str, Product]:
+        """The current catalog document by SKU."""
+        self._check()
+        if self._products is None:
+            self._products = load_products(self.docs)
+            self._barcodes = {p.barcode: sku for sku, p in self._products.items() if p.barcode}
+        return self._products
+
+    def sku_for(self, code: str) -> str:
+        """The SKU of a scanned barcode, or `code` itself (typed SKUs pass through)."""
+        self.products()
+        return self._barcodes.get(code, code)
 
 
 def _json_rows(conn: sqlite3.Connection, sql: str, params: Sequence) -> list[tuple[int, dict[str, Any]]]:
@@ -99,7 +156,7 @@ def coupons_for(conn: sqlite3.Connection, codes: Iterable[str], rules: Mapping[s
         coupon = rules.get(code)
         if coupon is None:
             raise CouponRejected(f"coupon {code} is not a coupon of this shop")
-        out.append(Coupon(**{**coupon.__dict__, "used": coupon_used(conn, code)}))
+        out.append(replace(coupon, used=coupon_used(conn, code)))
     return out
 
 

@@ -6,18 +6,18 @@ checkouts can never spend the same points, stored value, visits, stock or coupon
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import native
 from core.catalog import Product, index, to_document
 from core.events import STOCK_ADJUSTED, Event, EventDraft
-from core.quote import Quote, quote
+from core.quote import Preview, Quote, preview, quote
 from core.quote_input import BasketLine, TenderRequest
 from core.refunds import refund_drafts
 from core.rules_toml import parse_rules
 from kiosk.services import pricing_data as data
 from kiosk.store import ledger
-from kiosk.store.documents import replace_table
+from kiosk.store.documents import DOCS_FILE, replace_table
 
 
 @dataclass(frozen=True)
@@ -34,18 +34,26 @@ class SalesService:
 
     def __init__(self, kiosk: Any) -> None:
         self.kiosk = kiosk
+        self.docs = data.PricingDocs(kiosk.docs, kiosk.data_dir / DOCS_FILE)
 
     def _quote(self, conn: Any, member_id: str | None, basket: Sequence[BasketLine], coupons: Sequence[str],
-               tender: TenderRequest, now_ms: int) -> Quote:
-        rules = data.load_rules(self.kiosk.docs)
+               tender: TenderRequest, now_ms: int, how: Callable[..., Any] = quote) -> Any:
+        rules = self.docs.rules()
+        basket = [BasketLine(self.docs.sku_for(line.sku), line.qty) for line in basket]
         member = data.member_state(conn, member_id, rules, now_ms) if member_id else None
-        return quote(basket, member, rules, data.load_catalog(self.kiosk.docs, conn),
-                     data.coupons_for(conn, coupons, rules.coupons), tender, data.local_time(now_ms),
-                     pricer=native.price_basket)
+        catalog = data.with_stock(conn, self.docs.products(), {line.sku for line in basket})
+        return how(basket, member, rules, catalog, data.coupons_for(conn, coupons, rules.coupons), tender,
+                   data.local_time(now_ms), pricer=native.price_basket)
+
+    def preview(self, member_id: str | None, basket: Sequence[BasketLine], coupons: Sequence[str] = (),
+                tender: TenderRequest = TenderRequest()) -> Preview:
+        """What the screen shows after a scan: line prices, amount due, points to earn; nothing is written."""
+        with self.kiosk.db.reading() as conn:
+            return self._quote(conn, member_id, basket, coupons, tender, self.kiosk.clock(), preview)
 
     def price(self, member_id: str | None, basket: Sequence[BasketLine], coupons: Sequence[str] = (),
               tender: TenderRequest = TenderRequest()) -> Quote:
-        """What the sale would cost and earn now, without committing anything."""
+        """The full quote (tenders, change, drafts) the sale would commit now, without committing anything."""
         with self.kiosk.db.reading() as conn:
             return self._quote(conn, member_id, basket, coupons, tender, self.kiosk.clock())
 
@@ -63,7 +71,7 @@ class SalesService:
         now = self.kiosk.clock()
         with self.kiosk.db.transaction() as conn:
             member_id, sale, refunded = data.sale(conn, sale_id)
-            rules = data.load_rules(self.kiosk.docs)
+            rules = self.docs.rules()
             member = data.member_state(conn, member_id, rules, now) if member_id else None
             drafts = refund_drafts(sale_id, sale, member, refunded, lines, rules.coupons, data.local_time(now).date())
             return ledger.append(conn, self.kiosk.who, drafts, now)

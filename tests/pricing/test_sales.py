@@ -124,3 +124,14 @@ def test_receipt_is_built_from_the_committed_sale(kiosk, shop):
     assert any("每日坚果" in row for row in layout(r))
     with pytest.raises(NotFound):
         receipt_for_sale(kiosk, "nope")
+
+
+def test_preview_by_barcode_and_cached_rules_follow_a_reload(kiosk, shop):
+    sales, member = shop
+    first = sales.preview(member, [L("6901234500059")])  # NUTS by barcode
+    assert first.due == 9999 and first.products[0].sku == "NUTS"
+    assert sales.price(member, [L("NUTS")]).drafts  # a full quote, nothing committed
+    other = SalesService(kiosk)  # e.g. the CLI in another process loading new rules
+    other.load_rules((DEMO / "rules.toml").read_text(encoding="utf-8").replace("points_per_yuan = 1", "points_per_yuan = 3"))
+    assert (first.earned, sales.preview(member, [L("NUTS")]).earned) == (199, 599)  # 99.99 x 2 (member day), x 3 x 2
+    assert _event_count(kiosk) == 2  # the catalog stock and the registration: previews write nothing
