@@ -1,17 +1,22 @@
-"""What-if: re-price the recorded sales history under candidate rules and compare discount cost and points liability."""
+"""What-if: re-price the recorded sales history under candidate rules and compare discount cost and points liability.
+
+Both rulebooks price the same history with the same engine, so the difference is the rules' alone. Sales are
+priced as recorded (lines, tier at the time, first coupon, points redeemed rounded to the rulebook's step);
+visits and later refunds are left out.
+"""
 from __future__ import annotations
 
 import datetime as dt
 from array import array
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 import native
-from core.batch import BONUS_DUE, IN_BIRTHDAY, Batch, CompiledRules, compile_rules
+from core.batch import BONUS_DUE, IN_BIRTHDAY, Batch, compile_rules
 from core.catalog import Product
-from core.rules import Rules
+from core.rules import BIRTHDAY_DAY, Rules
 from kiosk.services import pricing_data as data
-from kiosk.store import members as member_rows
+from kiosk.services.history import History, birthdays, load_history
 
 
 @dataclass(frozen=True)
@@ -34,42 +39,59 @@ class WhatIf:
     engine: str
 
 
-def _history_catalog(catalog: Mapping[str, Product], sales: list[tuple[str | None, dict]]) -> dict[str, Product]:
-    """The catalog plus products sold once and since removed, at the price they were sold for."""
-    products = dict(catalog)
-    for _, sale in sales:
-        for line in sale["lines"]:
-            if line["sku"] not in products:
-                products[line["sku"]] = Product(line["sku"], line["name"], line["price"], "")
-    return products
+@dataclass(frozen=True)
+class Calendar:
+    """Per sale facts that no rulebook changes: weekday, day of month, birthday month / day flags."""
+
+    weekday: array
+    dom: array
+    flags_month: array
+    flags_day: array
 
 
-def _batch(c: CompiledRules, rules: Rules, sales: list[tuple[str | None, dict]], birthdays: Mapping[str, dt.date]) -> Batch:
-    sku_ix = {s: i for i, s in enumerate(c.skus)}
+def calendar(h: History, member_birthdays: list[dt.date | None]) -> Calendar:
+    """Weekdays, days of month and birthday flags of every sale, computed once for both rulebooks."""
+    days: dict[int, dt.date] = {}
+    weekday, dom, by_month, by_day = (array("q") for _ in range(4))
+    for ordinal, member, bonus in zip(h.cols["day"], h.cols["member"], h.cols["bonus"]):
+        day = days.get(ordinal) or days.setdefault(ordinal, dt.date.fromordinal(ordinal))
+        weekday.append(day.isoweekday())
+        dom.append(day.day)
+        born = member_birthdays[member] if member >= 0 else None
+        extra = BONUS_DUE if bonus else 0
+        by_month.append((IN_BIRTHDAY if born and born.month == day.month else 0) | extra)
+        by_day.append((IN_BIRTHDAY if born and (born.month, born.day) == (day.month, day.day) else 0) | extra)
+    return Calendar(weekday, dom, by_month, by_day)
+
+
+def _catalog(h: History, catalog: Mapping[str, Product], rules: Rules) -> dict[str, Product]:
+    """History SKUs first and in the history's order, so compiled SKU i is history SKU i under any rulebook."""
+    out: dict[str, Product] = {}
+    for i, sku in enumerate(h.skus):
+        pack = rules.punch_cards.get(sku)
+        fallback = Product(sku, pack.name, pack.price, "punch_card") if pack else Product(sku, h.names[i], h.prices[i])
+        out[sku] = catalog.get(sku) or fallback
+    for sku, product in catalog.items():
+        out.setdefault(sku, product)
+    return out
+
+
+def outcome(h: History, cal: Calendar, rules: Rules, catalog: Mapping[str, Product]) -> Outcome:
+    """Price the whole history under `rules` with the selected engine."""
+    c = compile_rules(rules, _catalog(h, catalog, rules))
+    ranks = [rules.tiers.by_name(t).rank for t in h.tiers]
     coupon_ix = {code: i for i, code in enumerate(c.coupon_codes)}
-    b: dict[str, array] = {k: array("q") for k in ("sku", "qty", "tier", "coupon", "points", "day", "weekday", "dom", "flags")}
-    offsets = array("q", [0])
-    for member_id, sale in sales:
-        for line in sale["lines"]:
-            b["sku"].append(sku_ix.get(line["sku"], 0))
-            b["qty"].append(line["qty"])
-        offsets.append(len(b["sku"]))
-        day = dt.date.fromisoformat(sale["day"])
-        tier = rules.tiers.by_name(sale["tier"]).rank if member_id and sale.get("tier") else -1
-        birthday = rules.earning.in_birthday_period(birthdays.get(member_id or ""), day)
-        b["tier"].append(tier)
-        b["coupon"].append(coupon_ix.get(sale["coupons"][0], -1) if sale["coupons"] else -1)
-        b["points"].append(sum(line["points_used"] for line in sale["lines"]) // c.step_points * c.step_points)
-        b["day"].append(day.toordinal())
-        b["weekday"].append(day.isoweekday())
-        b["dom"].append(day.day)
-        b["flags"].append((IN_BIRTHDAY if birthday else 0) | (BONUS_DUE if sale.get("birthday_bonus") else 0))
-    return Batch(offsets=offsets, **b)
-
-
-def _outcome(rules: Rules, catalog: dict[str, Product], sales: list, birthdays: Mapping[str, dt.date]) -> Outcome:
-    compiled = compile_rules(rules, catalog)
-    res = native.price_batch(compiled, _batch(compiled, rules, sales, birthdays))
+    coupons = [coupon_ix.get(code, -1) for code in h.coupons]
+    step = c.step_points
+    batch = Batch(
+        offsets=h.cols["offsets"], sku=h.cols["sku"], qty=h.cols["qty"],
+        tier=array("q", (ranks[t] if t >= 0 else -1 for t in h.cols["tier"])),
+        coupon=array("q", (coupons[k] if k >= 0 else -1 for k in h.cols["coupon"])),
+        points=array("q", (p // step * step for p in h.cols["points"])),
+        day=h.cols["day"], weekday=cal.weekday, dom=cal.dom,
+        flags=cal.flags_day if rules.earning.birthday_period == BIRTHDAY_DAY else cal.flags_month,
+    )
+    res = native.price_batch(c, batch)
     points = sum(res.earned)
     return Outcome(sum(res.discount), points, points * rules.redemption.value // rules.redemption.points,
                    sum(1 for s in res.status if s))
@@ -78,19 +100,7 @@ def _outcome(rules: Rules, catalog: dict[str, Product], sales: list, birthdays: 
 def simulate(kiosk: Any, candidate: Rules) -> WhatIf:
     """Price every recorded sale under the loaded rules and under `candidate`, with the same engine and inputs."""
     rules = data.load_rules(kiosk.docs)
-    with kiosk.db.reading() as conn:
-        catalog = data.load_catalog(kiosk.docs, conn)
-        sales = list(data.all_sales(conn))
-        birthdays = _birthdays(conn, (m for m, _ in sales if m))
-    catalog = _history_catalog(catalog, sales)
-    return WhatIf(len(sales), _outcome(rules, catalog, sales, birthdays), _outcome(candidate, catalog, sales, birthdays),
-                  native.ENGINE)
-
-
-def _birthdays(conn: Any, member_ids: Iterable[str]) -> dict[str, dt.date]:
-    out = {}
-    for member_id in set(member_ids):
-        member = member_rows.get(conn, member_id)
-        if member is not None and member.birthday is not None:
-            out[member_id] = member.birthday
-    return out
+    h = load_history(kiosk)
+    catalog = data.load_products(kiosk.docs)
+    cal = calendar(h, birthdays(kiosk, h.members))
+    return WhatIf(h.count, outcome(h, cal, rules, catalog), outcome(h, cal, candidate, catalog), native.ENGINE)

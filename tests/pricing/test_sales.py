@@ -13,6 +13,7 @@ from core.points import topup_drafts
 from core.receipt import layout
 from core.quote_input import BasketLine as L
 from core.quote_input import TenderRequest
+from kiosk.services.history import CACHE_FILE
 from kiosk.services.members import Registration
 from kiosk.services.receipts import receipt_for_sale
 from kiosk.services.sales import SalesService
@@ -135,3 +136,18 @@ def test_preview_by_barcode_and_cached_rules_follow_a_reload(kiosk, shop):
     other.load_rules((DEMO / "rules.toml").read_text(encoding="utf-8").replace("points_per_yuan = 1", "points_per_yuan = 3"))
     assert (first.earned, sales.preview(member, [L("NUTS")]).earned) == (199, 599)  # 99.99 x 2 (member day), x 3 x 2
     assert _event_count(kiosk) == 2  # the catalog stock and the registration: previews write nothing
+
+
+def test_simulation_cache_follows_new_sales_and_survives_damage(kiosk, shop):
+    sales, member = shop
+    sales.checkout(member, [L("TEA-500", 20)], [])
+    assert simulate(kiosk, RULES).sales == 1
+    cache = kiosk.data_dir / CACHE_FILE
+    first = cache.read_bytes()
+    sales.checkout(None, [L("NUTS"), L("CHIPS", 2)], [])
+    again = simulate(kiosk, RULES)
+    assert again.sales == 2 and len(cache.read_bytes()) > len(first)
+    cache.write_bytes(cache.read_bytes()[:-5])  # torn or damaged: rebuilt from the ledger, which is the truth
+    assert simulate(kiosk, RULES) == again
+    cache.write_bytes(b"garbage")
+    assert simulate(kiosk, RULES) == again
