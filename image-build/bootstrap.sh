@@ -7,6 +7,7 @@ set -euo pipefail
 DEMO_PACKAGES=(
   python3-venv python3-dev gcc pkg-config            # venv; compiling evdev, pyscard and the Cython kernels
   libpcsclite-dev swig                               # pyscard's build
+  libusb-1.0-0                                       # pyusb, for USB receipt printers
   libgl1 libegl1 libgl1-mesa-dri                     # Kivy's window
   fonts-wqy-microhei                                 # Chinese glyphs for the UI and receipt previews
 )
