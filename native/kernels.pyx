@@ -76,6 +76,7 @@ cdef int price_one(
     int64_t points, int64_t step_points, int64_t step_fen, int64_t cap_percent, int64_t multiplier,
     const int64_t* bonus, int nbonus, int64_t extra,
     int64_t* out, int ld, int64_t* cpn_amount, int64_t* scratch, signed char* masks,
+    int64_t* earned_total, bint per_line,
 ) noexcept nogil:
     """Price one basket into out[column * ld + line]; 0, 1 + k for coupon k below its minimum, -1 above the cap,
     -2 for a quantity below 1 (checked first: a zero would divide by zero below).
@@ -170,7 +171,9 @@ cdef int price_one(
     for k in range(nbonus):
         if total_paid >= bonus[2 * k] and bonus[2 * k + 1] > amount:
             amount = bonus[2 * k + 1]
-    spread(earned + amount, w, scope, n, earned_out, rem)
+    earned_total[0] = earned + amount
+    if per_line:  # a batch needs only the total; spreading it back over the lines is for refunds
+        spread(earned + amount, w, scope, n, earned_out, rem)
     return 0
 
 
@@ -193,6 +196,7 @@ cdef object flat(rows):
 def price_basket(inp, coupon_codes=()):
     """core.pricing.price_basket on the kernel; a refused basket is re-run on the reference for its exact error."""
     cdef Py_ssize_t n = len(inp.price), ncpn = len(inp.coupons)
+    cdef int64_t earned = 0
     work = array("q", bytes(8 * (NCOL + 4) * n + 8 * (ncpn + 1)))  # outputs, scratch, coupon amounts
     cdef const int64_t[:] price = _q(inp.price), qty = _q(inp.qty), cat = _q(inp.cat), sku = _q(inp.sku)
     cdef const int64_t[:] rate = _q(inp.rate), covered = _q(inp.covered)
@@ -204,7 +208,7 @@ def price_basket(inp, coupon_codes=()):
         &thr[0], len(inp.thresholds), &cpn[0], ncpn,
         inp.points, inp.step_points, inp.step_fen, inp.cap_percent, inp.multiplier,
         &bonus[0], len(inp.spend_bonus), inp.extra_points,
-        &w[0], n, &w[(NCOL + 4) * n], &w[NCOL * n], &masks[0],
+        &w[0], n, &w[(NCOL + 4) * n], &w[NCOL * n], &masks[0], &earned, True,
     )
     if status:
         reference_price_basket(inp, coupon_codes)
@@ -228,7 +232,7 @@ def price_batch(c, b):
     cdef int64_t sp = c.step_points, sf = c.step_fen, cap = c.cap_percent
     cdef int64_t md_weekday = c.md_weekday, md_dom = c.md_dom, md_pct = c.md_percent, bday_pct = c.bday_percent
     cdef int maxn = 1, bi, i, j, k, n, nthr, status
-    cdef int64_t t, mult, gross, net, disc_sum, pts, earned
+    cdef int64_t t, mult, gross, net, pts, earned
     for bi in range(nb):
         maxn = max(maxn, offsets[bi + 1] - offsets[bi])
     cdef int64_t[:, :] lines = table([[0] * maxn] * 6, maxn)
@@ -279,16 +283,15 @@ def price_batch(c, b):
                 &cpn_all[k if k >= 0 else 0, 0], 1 if k >= 0 else 0,
                 bpoints[bi], sp, sf, cap, mult, &bonus[0, 0], nbonus if t >= 0 else 0,
                 tier_bonus[t] if (t >= 0 and flags[bi] & 2) else 0,
-                &out[0, 0], maxn, &amounts[0], &scratch[0, 0], &masks[0, 0],
+                &out[0, 0], maxn, &amounts[0], &scratch[0, 0], &masks[0, 0], &earned, False,
             )
             if status:
                 o_status[bi] = 1 if status > 0 else (2 if status == -1 else 4)
                 continue
-            gross = net = pts = earned = 0
+            gross = net = pts = 0
             for i in range(n):
                 gross += out[GROSS, i]
                 net += out[GROSS, i] - out[DISCOUNT, i] - out[THRESHOLD, i] - out[COUPON, i]
                 pts += out[POINTS_FEN, i]
-                earned += out[EARNED, i]
             o_net[bi], o_disc[bi], o_pts[bi], o_earned[bi] = net, gross - net, pts, earned
     return BatchResult(res_net, res_disc, res_pts, res_earned, res_status)
