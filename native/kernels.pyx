@@ -203,6 +203,8 @@ def price_basket(inp, coupon_codes=()):
     cdef int64_t[:] w = work, cat_pay = array("q", list(inp.cat_pay) or [100])
     cdef int64_t[:] thr = flat(inp.thresholds), cpn = flat(inp.coupons), bonus = flat(inp.spend_bonus)
     cdef signed char[:] masks = array("b", bytes(2 * n + 1))
+    if n and not (0 <= min(inp.cat) and max(inp.cat) < len(inp.cat_pay)):
+        raise IndexError("a line's category index is outside cat_pay")  # the kernel does not bounds-check
     status = price_one(
         n, &price[0], &qty[0], &cat[0], &sku[0], &rate[0], &covered[0], inp.tier_pay, &cat_pay[0],
         &thr[0], len(inp.thresholds), &cpn[0], ncpn,
@@ -235,6 +237,19 @@ def price_batch(c, b):
     cdef int64_t t, mult, gross, net, pts, earned
     for bi in range(nb):
         maxn = max(maxn, offsets[bi + 1] - offsets[bi])
+    # The loop below does not bounds-check: refuse indices outside the tables here, once.
+    cdef Py_ssize_t nl = len(bsku), nprod = len(price), ntier = len(tier_pay), ncoupon = len(c.coupons)
+    if nb < 0:
+        raise IndexError("batch offsets must hold at least the starting 0")
+    cdef bint bad = offsets[0] != 0 or offsets[nb] > nl
+    with nogil:
+        for j in range(nl):
+            bad = bad or bsku[j] < 0 or bsku[j] >= nprod
+        for bi in range(nb):
+            bad = bad or offsets[bi + 1] < offsets[bi] or tier[bi] < -1 or tier[bi] >= ntier
+            bad = bad or coupon[bi] < -1 or coupon[bi] >= ncoupon
+    if bad:
+        raise IndexError("batch offsets, SKU, tier or coupon indices do not fit the compiled rules")
     cdef int64_t[:, :] lines = table([[0] * maxn] * 6, maxn)
     cdef int64_t[:, :] out = table([[0] * maxn] * NCOL, maxn)
     cdef int64_t[:, :] scratch = table([[0] * maxn] * 4, maxn)

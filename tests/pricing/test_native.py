@@ -16,6 +16,7 @@ from core.batch import BONUS_DUE, IN_BIRTHDAY, Batch, compile_rules, price_batch
 from core.errors import InvalidQuantity, KioskError
 from core.pricing import PriceInput, price_basket
 from core.quote import quote
+from tests.pricing.conftest import CATALOG, RULES
 from tests.pricing.strategies import DAYS, SKUS, baskets, catalogs, coupon_lists, members, rulebooks, tenders
 
 pytestmark = pytest.mark.skipif(not native.AVAILABLE, reason=f"native kernels not in use: {native.REASON}")
@@ -79,6 +80,17 @@ def test_native_batch_equals_reference(data, rules, catalog, coupons):
     for field in ("net", "discount", "points_fen", "earned", "status"):
         assert list(getattr(ours, field)) == getattr(ref, field), field
     assert len(SKUS) + 1 == len(compiled.skus)  # the punch card is priced as a product too
+
+
+def test_batch_indices_outside_the_tables_are_refused_before_the_unchecked_loop():
+    compiled = compile_rules(RULES, CATALOG)
+    good = Batch(offsets=[0, 1], sku=[0], qty=[1], tier=[0], coupon=[-1], points=[0], day=[740_000], weekday=[1],
+                 dom=[1], flags=[0])
+    assert list(native.price_batch(compiled, good).status) == [0]
+    for bad in (replace(good, sku=[len(compiled.skus)]), replace(good, tier=[9]), replace(good, coupon=[99]),
+                replace(good, offsets=[0, 2]), replace(good, offsets=[])):
+        with pytest.raises(IndexError):
+            native.price_batch(compiled, bad)
 
 
 def test_skip_native_env_falls_back_to_the_reference_and_says_so():
