@@ -108,12 +108,6 @@ def _json_rows(conn: sqlite3.Connection, sql: str, params: Sequence) -> list[tup
     return [(ts, json.loads(data)) for ts, data in conn.execute(sql, params)]
 
 
-def member_sales(conn: sqlite3.Connection, member_id: str) -> list[tuple[int, dict[str, Any]]]:
-    """(ts, data) of a member's sales, oldest first."""
-    return _json_rows(conn, "SELECT ts, data FROM events WHERE member_id = ? AND type = ? ORDER BY pos",
-                      (member_id, SALE_COMPLETED))
-
-
 def member_state(conn: sqlite3.Connection, member_id: str, rules: Rules, now_ms: int) -> MemberState:
     """Balances, tier, birthday, 12-month spend, visit expiries and this year's birthday bonus of a member."""
     member = member_rows.get(conn, member_id)
@@ -124,19 +118,25 @@ def member_state(conn: sqlite3.Connection, member_id: str, rules: Rules, now_ms:
         "SELECT COALESCE(SUM(json_extract(deltas, '$.lifetime_spend')), 0) FROM events WHERE member_id = ? AND ts >= ?",
         (member_id, now_ms - YEAR_MS),
     ).fetchone()[0]
+    bonus_at = conn.execute(
+        "SELECT MAX(ts) FROM events WHERE member_id = ? AND type = ? AND json_extract(data, '$.birthday_bonus') > 0",
+        (member_id, SALE_COMPLETED),
+    ).fetchone()[0]
     expires: dict[str, dt.date] = {}
-    bonus_year = None
-    for ts, sale in member_sales(conn, member_id):
-        if sale.get("birthday_bonus"):
-            bonus_year = local_time(ts).year
-        for line in sale["lines"]:
-            pack = rules.punch_cards.get(line["pack_bought"] or "")
+    if any(b.visits.values()):  # only members holding visits need their packs' expiry (SQLite walks the JSON)
+        for day, pack_id in conn.execute(
+            "SELECT json_extract(e.data, '$.day'), json_extract(l.value, '$.pack_bought')"
+            " FROM events e, json_each(e.data, '$.lines') l WHERE e.member_id = ? AND e.type = ?"
+            " AND json_extract(l.value, '$.pack_bought') IS NOT NULL ORDER BY e.pos",
+            (member_id, SALE_COMPLETED),
+        ):
+            pack = rules.punch_cards.get(pack_id)
             if pack and pack.valid_days:
-                expires[pack.id] = dt.date.fromisoformat(sale["day"]) + dt.timedelta(days=pack.valid_days)
+                expires[pack.id] = dt.date.fromisoformat(day) + dt.timedelta(days=pack.valid_days)
     return MemberState(
         member_id=member_id, tier=b.tier, points=b.points, stored_value=b.stored_value,
         lifetime_spend=b.lifetime_spend, rolling_spend=rolling, visits=dict(b.visits), visits_expire=expires,
-        birthday=member.birthday, birthday_bonus_year=bonus_year,
+        birthday=member.birthday, birthday_bonus_year=local_time(bonus_at).year if bonus_at else None,
     )
 
 

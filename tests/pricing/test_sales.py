@@ -151,3 +151,20 @@ def test_simulation_cache_follows_new_sales_and_survives_damage(kiosk, shop):
     assert simulate(kiosk, RULES) == again
     cache.write_bytes(b"garbage")
     assert simulate(kiosk, RULES) == again
+
+
+def test_birthday_bonus_once_a_year_and_visit_packs_expire(kiosk, clock):
+    sales = SalesService(kiosk)
+    sales.load_rules((DEMO / "rules.toml").read_text(encoding="utf-8"))
+    sales.load_catalog(CATALOG)
+    m = kiosk.members.register(Registration(phone="13900000000", consent=True, birthday=dt.date(1990, 11, 2)))
+    member = m.member.member_id
+    assert sales.checkout(member, [L("WASH", 175)]).quote.tier_after == "金卡"  # 6125 - 每满200减30 x30 = 5225
+    first = sales.checkout(member, [L("TEA-500")]).quote
+    second = sales.checkout(member, [L("TEA-500")]).quote
+    assert (first.birthday_bonus, second.birthday_bonus) == (200, 0)
+    sales.checkout(member, [L("WASH-10")])
+    assert sales.preview(member, [L("WASH")]).packs == [("WASH-10", 1)]
+    clock.advance(366 * 24 * 3600 * 1000)
+    assert sales.preview(member, [L("WASH")]).packs == [(None, 0)]  # valid 365 days
+    _clean(kiosk)
