@@ -16,6 +16,7 @@ from kivy.factory import Factory
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 
+from kiosk.services.sales import SalesService
 from kiosk.ui import i18n, theme
 from kiosk.ui import widgets  # noqa: F401  (registers Keypad, DatePicker, SurnamePicker for the kv files)
 from kiosk.ui.demo_panel import DemoPanel  # noqa: F401  (registers the class app.kv names)
@@ -39,6 +40,7 @@ class UiSettings:
     devices: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     demo_cards: tuple[tuple[str, str], ...] = ()  # (button label, card UID) for the demo panel
     demo_products: tuple[tuple[str, str], ...] = ()  # (button label, barcode)
+    receipt_dir: Path | None = None  # the demo saves every receipt here as a PNG
 
 
 def load_kv_once(path: Path) -> None:
@@ -62,6 +64,7 @@ class KioskApp(App):
         self.store_name = settings.store_name
         self.title = settings.store_name
         self.tasks = Tasks()
+        self.sales = SalesService(kiosk)  # holds the parsed rulebook and catalog between scans
         self.metrics = Metrics()
         self.devices = DeviceBridge(self.on_device_event)
         self.health: dict[str, Any] = {}
@@ -110,7 +113,7 @@ class KioskApp(App):
         Window.bind(on_touch_down=self._on_activity, on_key_down=self._on_activity)
         if threading.current_thread() is threading.main_thread():
             self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
-        self.devices.start(self.settings.devices)
+        self.devices.start(self.settings.devices, self.kiosk.data_dir, self.settings.receipt_dir)
         self.go(HOME)
         self.metrics.after_next_frame("start", PROCESS_T0)
 

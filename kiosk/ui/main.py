@@ -9,7 +9,7 @@ from kiosk.ui import boot
 
 log = logging.getLogger(__name__)
 
-DEMO_NEW_CARD = ("新卡 New card", "04BEEF01")
+DEMO_NEW_CARD = ("新卡 New card", "04AB12CD")
 
 
 def run(kiosk: Any, *, fullscreen: bool = True, **settings: Any) -> None:

@@ -52,7 +52,7 @@ def make_ui(window, shots):
     """Start the kiosk app on the shared window; the app is stopped and detached after the test."""
     started: list[UI] = []
 
-    def make(kiosk=None, **settings) -> UI:
+    def make(kiosk, **settings) -> UI:
         ui = UI.start(kiosk, shots, **settings)
         started.append(ui)
         return ui

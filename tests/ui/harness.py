@@ -104,8 +104,12 @@ class UI:
     def tap(self, target: str | Widget) -> None:
         """Press and release a finger at the centre of a widget (by id or the widget itself)."""
         widget = self.widget(target) if isinstance(target, str) else target
-        x, y = widget.to_window(*widget.center)
-        assert 0 <= x < Window.width and 0 <= y < Window.height, f"{target} is off screen at {(x, y)}"
+        self.tap_at(widget.to_window(*widget.center), str(target))
+
+    def tap_at(self, pos: tuple[float, float], what: str = "touch") -> None:
+        """Press and release a finger at window coordinates (a slider's end, say)."""
+        x, y = pos
+        assert 0 <= x < Window.width and 0 <= y < Window.height, f"{what} is off screen at {(x, y)}"
         touch = UnitTestTouch(x, y)
         touch.touch_down()
         self.step()

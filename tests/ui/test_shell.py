@@ -12,8 +12,8 @@ def buttons(ui):
     return [w for w in _walk(ui.app.root) if isinstance(w, Button)]
 
 
-def test_attract_screen_in_chinese_then_english(make_ui):
-    ui = make_ui(store_name="鲜果超市 Fresh Mart")
+def test_attract_screen_in_chinese_then_english(make_ui, kiosk):
+    ui = make_ui(kiosk, store_name="鲜果超市 Fresh Mart")
     assert ui.screen.name == "attract"
     assert ui.shows("请刷卡") and ui.shows("鲜果超市 Fresh Mart")
     ui.shot("attract_zh")
@@ -24,14 +24,14 @@ def test_attract_screen_in_chinese_then_english(make_ui):
     assert ui.shows("请刷卡")
 
 
-def test_every_touch_target_is_at_least_9mm(make_ui):
-    ui = make_ui(store_name="鲜果超市")
+def test_every_touch_target_is_at_least_9mm(make_ui, kiosk):
+    ui = make_ui(kiosk, store_name="鲜果超市")
     for button in buttons(ui):
         assert button.height >= MIN_TOUCH_PX and button.width >= MIN_TOUCH_PX, (button.text, button.size)
 
 
-def test_large_type_and_high_contrast(make_ui):
-    ui = make_ui(store_name="鲜果超市")
+def test_large_type_and_high_contrast(make_ui, kiosk):
+    ui = make_ui(kiosk, store_name="鲜果超市")
     prompt = ui.widget("prompt")
     normal_size, normal_colour = prompt.font_size, list(prompt.color)
     ui.tap_text("A+")
@@ -40,8 +40,8 @@ def test_large_type_and_high_contrast(make_ui):
     ui.shot("attract_large_contrast")
 
 
-def test_portrait(make_ui):
-    ui = make_ui(store_name="鲜果超市", size=(600, 1024))
+def test_portrait(make_ui, kiosk):
+    ui = make_ui(kiosk, store_name="鲜果超市", size=(600, 1024))
     assert ui.shows("请刷卡")
     for button in buttons(ui):
         x, y = button.to_window(*button.pos)
@@ -50,8 +50,8 @@ def test_portrait(make_ui):
     ui.shot("attract_portrait")
 
 
-def test_no_key_or_close_request_leaves_the_kiosk(make_ui):
-    ui = make_ui(store_name="鲜果超市")
+def test_no_key_or_close_request_leaves_the_kiosk(make_ui, kiosk):
+    ui = make_ui(kiosk, store_name="鲜果超市")
     assert Window.dispatch("on_keyboard", 27, 41, None, []) is True  # Esc
     assert Window.dispatch("on_keyboard", 285, 61, None, ["alt"]) is True  # Alt+F4
     assert Window.dispatch("on_keyboard", 9, 43, None, ["alt"]) is True  # Alt+Tab

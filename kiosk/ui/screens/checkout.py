@@ -1,0 +1,139 @@
+"""Self-checkout: scan items (or pick a favourite), see member prices and savings per line, scan coupons."""
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.factory import Factory
+from kivy.properties import ListProperty, ObjectProperty
+
+from core.money import format_fen
+from core.quote_input import BasketLine
+from kiosk.services.members import MemberView
+from kiosk.services.sales import SalesService
+from kiosk.ui.screens.base import KioskScreen
+
+FAVOURITES = 4  # no-barcode products offered as buttons
+
+
+class CheckoutScreen(KioskScreen):
+    """Keeps the basket (sku -> qty) and the latest quote; every change is re-priced by the sales service."""
+
+    member = ObjectProperty(None, allownone=True)
+    quote = ObjectProperty(None, allownone=True)
+    favourites = ListProperty([])  # (sku, name) of products without a barcode
+
+    def enter(self, member: MemberView | None = None, code: str | None = None, arrived: float | None = None, **_: Any) -> None:
+        """A new basket, for `member` if known; `code` is the scan that opened the screen."""
+        super().enter()
+        self.member, self.quote, self.basket, self.coupons = member, None, {}, []
+        self.call(self._load_catalog, lambda favs: setattr(self, "favourites", favs))
+        if code:
+            self.scan(code, arrived)
+
+    @property
+    def sales(self) -> SalesService:
+        """The checkout use cases."""
+        return self.app.sales
+
+    def _load_catalog(self) -> list[tuple[str, str]]:
+        """Worker thread: the favourites (products without a barcode)."""
+        return [(p.sku, p.name) for p in self.sales.catalog().values() if not p.barcode][:FAVOURITES]
+
+    def scan(self, code: str, arrived: float | None = None) -> None:
+        """A product barcode: one more of that product, re-priced (an unknown code is refused, basket unchanged)."""
+        def work() -> tuple[dict[str, int], Any]:
+            sku = self.sales.docs.sku_for(code)
+            return self._priced({**self.basket, sku: self.basket.get(sku, 0) + 1}, self.coupons)
+
+        self.call(work, lambda priced: self._show(*priced, arrived=arrived))
+
+    def add_sku(self, sku: str) -> None:
+        """A favourite tapped (products without a barcode, such as a car wash)."""
+        self.change(sku, self.basket.get(sku, 0) + 1)
+
+    def change(self, sku: str, qty: int) -> None:
+        """Set a line's quantity; 0 removes it."""
+        self._reprice({k: v for k, v in {**self.basket, sku: qty}.items() if v > 0}, self.coupons)
+
+    def add_coupon(self, code: str) -> None:
+        """A scanned coupon; refused coupons (expired, minimum spend) leave the basket as it was."""
+        self._reprice(self.basket, [*self.coupons, code] if code not in self.coupons else self.coupons)
+
+    def _reprice(self, basket: dict[str, int], coupons: list[str]) -> None:
+        self.call(lambda: self._priced(basket, coupons), lambda priced: self._show(*priced, coupons=coupons))
+
+    def _priced(self, basket: dict[str, int], coupons: list[str]) -> tuple[dict[str, int], Any]:
+        """Worker thread: the preview of a basket (None when empty): line prices, what is due, points to earn."""
+        member_id = self.member.member.member_id if self.member else None
+        lines = [BasketLine(sku, qty) for sku, qty in basket.items()]
+        return basket, (self.sales.preview(member_id, lines, coupons) if lines else None)
+
+    def _show(self, basket: dict[str, int], quote: Any, coupons: list[str] | None = None, arrived: float | None = None) -> None:
+        self.basket, self.quote = basket, quote
+        if coupons is not None:
+            self.coupons = coupons
+        if arrived is not None:
+            self.app.metrics.after_next_frame("scan_to_line", arrived)
+
+    def on_device(self, event: Any, arrived: float) -> bool:
+        """Scans add products or coupons; a member card re-prices the basket at member prices."""
+        kind = type(event).__name__
+        if kind == "Scanned" and event.kind == "coupon":
+            self.add_coupon(event.code)
+        elif kind == "Scanned":
+            self.scan(event.code, arrived)
+        elif kind == "CardTapped":
+            self.call(lambda: self.kiosk.members.by_card(event.uid), self._identified)
+        else:
+            return False
+        return True
+
+    def _identified(self, view: MemberView) -> None:
+        self.member = view
+        self._reprice(self.basket, self.coupons)
+
+    # -- drawing ----------------------------------------------------------------------------------------------
+    def on_kv_post(self, _base: Any) -> None:
+        """Redraw the lines when the quote, the favourites or the language change."""
+        self.bind(quote=self._render, favourites=self._render)
+        self.app.bind(lang=self._render)
+
+    def _render(self, *_args: Any) -> None:
+        t, lines = self.app.t, self.ids.lines
+        lines.clear_widgets()
+        for (sku, qty), product, gross, net in _lines(self.basket, self.quote):
+            row = Factory.CheckoutLine()
+            row.sku, row.qty = sku, qty
+            row.name = f"{product.name} × {qty}"
+            row.price = format_fen(net)
+            row.saving = t("checkout.saving", amount=format_fen(gross - net)) if gross > net else ""
+            lines.add_widget(row)
+        self.ids.favourites.clear_widgets()
+        for sku, name in self.favourites:
+            button = Factory.KQuiet(text=name)
+            button.bind(on_release=lambda _b, sku=sku: self.add_sku(sku))
+            self.ids.favourites.add_widget(button)
+
+    def totals(self, quote: Any, _lang: str) -> str:
+        """'Total ¥x, saved ¥y' for the footer."""
+        if quote is None:
+            return self.app.t("checkout.scan_prompt")
+        gross = sum(quote.result.gross)
+        return self.app.t("checkout.totals", total=format_fen(quote.due), saved=format_fen(gross - quote.due),
+                          points=quote.earned)
+
+    def pay(self) -> None:
+        """On to choosing how to pay."""
+        self.app.go("pay", member=self.member, basket=dict(self.basket), coupons=list(self.coupons), quote=self.quote)
+
+
+def _lines(basket: dict[str, int], preview: Any) -> list[tuple[tuple[str, int], Any, int, int]]:
+    """((sku, qty), product, gross, net after discounts and coupons) per basket line, in scan order."""
+    if preview is None:
+        return []
+    r = preview.result
+    nets = [g - d - th - c for g, d, th, c in zip(r.gross, r.discount, r.threshold, r.coupon)]
+    return list(zip(basket.items(), preview.products, r.gross, nets))
+
+
+SCREEN = CheckoutScreen

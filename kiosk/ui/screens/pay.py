@@ -1,0 +1,95 @@
+"""Choose how to pay: points (a slider within the per-order cap), stored value with the PIN, or at the counter."""
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty
+
+from core.money import format_fen
+from core.quote_input import BasketLine, TenderRequest
+from kiosk.services.members import MemberView
+from kiosk.services.receipts import receipt_for_sale
+from kiosk.ui.screens.base import KioskScreen
+
+
+class PayScreen(KioskScreen):
+    """Nothing is written until Confirm; then the sale commits as one transaction and its receipt is queued."""
+
+    member = ObjectProperty(None, allownone=True)
+    due = NumericProperty(0)  # fen left after discounts and coupons, before points
+    points = NumericProperty(0)  # chosen on the slider
+    max_points = NumericProperty(0)
+    points_step = NumericProperty(100)
+    use_stored_value = BooleanProperty(False)
+    _rate = (1, 0)  # (points, fen) of one redemption step, from the rulebook; guests redeem nothing
+
+    def enter(self, member: MemberView | None = None, basket: dict[str, int] | None = None,
+              coupons: list[str] | None = None, quote: Any = None, **_: Any) -> None:
+        """The basket priced on the checkout screen; the points cap is worked out from the rulebook."""
+        super().enter()
+        self.member, self.basket, self.coupons = member, basket or {}, coupons or []
+        self.due = quote.due if quote else 0
+        self.points, self.max_points, self.use_stored_value = 0, 0, False
+        self.ids.pin_pad.value = ""
+        self._rate = PayScreen._rate
+        if member is not None:
+            self.call(lambda: self.app.sales.docs.rules().redemption, self._set_cap)
+
+    def _set_cap(self, redemption: Any) -> None:
+        step_points, step_fen = redemption.step
+        steps = min(self.member.balances.points // step_points, self.due * redemption.max_share_percent // 100 // step_fen)
+        self.points_step = step_points * max(1, 100 // step_points)
+        self.max_points = steps * step_points // self.points_step * self.points_step
+        if self.max_points < redemption.min_points:
+            self.max_points = 0
+        self._rate = (redemption.points, redemption.value)
+
+    def points_fen(self, points: float) -> int:
+        """What the chosen points pay, in fen."""
+        return int(points) * self._rate[1] // self._rate[0]
+
+    def left_to_pay(self, due: int, points: float) -> int:
+        """What stored value (or the counter) must still cover."""
+        return due - self.points_fen(points)
+
+    def can_confirm(self, member: Any, due: int, points: float, use_stored_value: bool) -> bool:
+        """Confirm only when points and stored value cover everything: the kiosk takes no cash."""
+        left = self.left_to_pay(due, points)
+        if member is None or left < 0:
+            return False
+        return left == 0 or (use_stored_value and member.balances.stored_value >= left)
+
+    def summary(self, due: int, points: float, use_stored_value: bool, _lang: str) -> str:
+        """The tender split in words, updated as the slider moves."""
+        t, left = self.app.t, self.left_to_pay(due, points)
+        text = t("pay.summary", due=format_fen(due), points=int(points), points_fen=format_fen(self.points_fen(points)))
+        if use_stored_value and self.member is not None:
+            text += "\n" + t("pay.stored_value", amount=format_fen(left), balance=format_fen(self.member.balances.stored_value))
+        elif left:
+            text += "\n" + t("pay.left", amount=format_fen(left))
+        return text
+
+    def confirm(self) -> None:
+        """Check the PIN (stored value only), commit the sale, queue its receipt, show the result."""
+        member_id, pin = self.member.member.member_id, self.ids.pin_pad.value
+        tender = TenderRequest(points=int(self.points), stored_value=self.use_stored_value)
+        lines = [BasketLine(sku, qty) for sku, qty in self.basket.items()]
+        coupons, use_pin = list(self.coupons), self.use_stored_value
+        self.ids.pin_pad.value = ""
+
+        def work() -> tuple[Any, Any]:
+            if use_pin:
+                self.kiosk.members.check_pin(member_id, pin)
+            sale = self.app.sales.checkout(member_id, lines, coupons, tender)
+            receipt = receipt_for_sale(self.kiosk, sale.sale_id)
+            self.app.devices.print_receipt(sale.sale_id, receipt)
+            return sale, receipt
+
+        self.call(work, lambda done: self.app.go("receipt", sale=done[0], receipt=done[1]))
+
+    def pay_at_counter(self) -> None:
+        """Nothing is charged here: the customer takes the basket to the cashier."""
+        self.app.go("receipt", at_counter=self.due)
+
+
+SCREEN = PayScreen

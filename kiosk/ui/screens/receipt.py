@@ -1,0 +1,42 @@
+"""The end of a checkout: what was paid and earned, the new balances, and that the receipt is printing."""
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.properties import StringProperty
+
+from core.money import format_fen
+from kiosk.ui.screens.base import KioskScreen
+
+
+class ReceiptScreen(KioskScreen):
+    """Shows the committed sale (from the receipt built from the ledger), or the amount to pay at the counter."""
+
+    text = StringProperty("")
+
+    def enter(self, sale: Any = None, receipt: Any = None, at_counter: int | None = None, **_: Any) -> None:
+        """Fill the summary once; the language switch re-renders it."""
+        super().enter()
+        self._sale, self._receipt, self._at_counter = sale, receipt, at_counter
+        self.render()
+
+    def on_kv_post(self, _base: Any) -> None:
+        """Follow the language switch."""
+        self.app.bind(lang=self.render)
+
+    def render(self, *_args: Any) -> None:
+        """The summary in the current language."""
+        t, r = self.app.t, self._receipt
+        if r is None:
+            self.text = t("receipt.at_counter", amount=format_fen(self._at_counter or 0))
+            return
+        rows = [t("receipt.paid", total=format_fen(r.total), saved=format_fen(r.discount_total))]
+        rows += [f"{tender.name}  {format_fen(tender.amount)}" for tender in r.tenders]
+        if r.member_no:
+            rows.append(t("receipt.balances", earned=r.points_earned, points=r.points_balance,
+                          stored_value=format_fen(r.stored_value_balance or 0), tier=r.tier))
+        rows.append(t("receipt.printing", sale=self._sale.sale_id[:8]))
+        self.text = "\n".join(rows)
+
+
+SCREEN = ReceiptScreen
