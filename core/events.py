@@ -31,6 +31,7 @@ CLOCKED_OUT = "staff.clocked_out"
 # Coupons: single use is tracked in the ledger so the use commits with its sale.
 COUPON_REDEEMED = "coupon.redeemed"
 COUPON_REINSTATED = "coupon.reinstated"
+BIRTHDAY_BONUS = "points.birthday_bonus"  # marks the year's tier birthday bonus as given (points are in the sale)
 
 # Keys of `Deltas` a draft may carry.
 DELTA_KEYS = frozenset({"points", "stored_value", "lifetime_spend", "visits", "stock"})

@@ -12,7 +12,7 @@ from typing import Callable, Mapping, NamedTuple, Sequence
 
 from core.catalog import Product
 from core.errors import CouponRejected, InsufficientBalance, InsufficientPayment, TierReserved, UnknownProduct
-from core.events import COUPON_REDEEMED, SALE_COMPLETED, EventDraft
+from core.events import BIRTHDAY_BONUS, COUPON_REDEEMED, SALE_COMPLETED, VISITS_SOLD, EventDraft
 from core.money import format_fen
 from core.pricing import PriceInput, PriceResult, price_basket, spread
 from core.quote_input import BasketLine, MemberState, TenderRequest, check_basket, pricing_input
@@ -186,7 +186,7 @@ def quote(
     )
     tier_drafts = tier_change_drafts(member, q.spend, rules) if member else []
     tier_after = tier_drafts[0].data["tier"] if tier_drafts else q.tier_before
-    return replace(q, tier_after=tier_after, drafts=tuple(sale_drafts(q, member, now) + tier_drafts))
+    return replace(q, tier_after=tier_after, drafts=tuple(sale_drafts(q, member, rules, now) + tier_drafts))
 
 
 def _tender_lines(
@@ -218,15 +218,22 @@ def _tender_lines(
     return lines
 
 
-def sale_drafts(q: Quote, member: MemberState | None, now: dt.datetime) -> list[EventDraft]:
-    """The sale event (first, so its id is the sale id) and one coupon-use event per coupon."""
+def sale_drafts(q: Quote, member: MemberState | None, rules: Rules, now: dt.datetime) -> list[EventDraft]:
+    """The sale event (first, so its id is the sale id), then one event per visit pack sold, per coupon used, and
+    the birthday-bonus marker: small events of their own so later look-ups never search every past sale."""
+    today = now.date()
+    member_id = member.member_id if member else None
     visits: dict[str, int] = {}
     stock: dict[str, int] = {}
-    for line in q.lines:
+    packs = []
+    for n, line in enumerate(q.lines):
         if line.visits_pack:
             visits[line.visits_pack] = visits.get(line.visits_pack, 0) - line.visits_used
         if line.pack_bought:
-            visits[line.pack_bought] = visits.get(line.pack_bought, 0) + line.pack_visits
+            days = rules.punch_cards[line.pack_bought].valid_days
+            expires = (today + dt.timedelta(days=days)).isoformat() if days else None
+            packs.append(EventDraft(VISITS_SOLD, member_id, {"pack": line.pack_bought, "line": n, "expires": expires},
+                                    {"visits": {line.pack_bought: line.pack_visits}}))
         if line.stocked:
             stock[line.sku] = stock.get(line.sku, 0) - line.qty
     deltas = {
@@ -243,10 +250,12 @@ def sale_drafts(q: Quote, member: MemberState | None, now: dt.datetime) -> list[
         "coupons": list(q.coupons),
         "cash_given": q.cash_given,
         "change": q.change,
-        "day": now.date().isoformat(),
+        "day": today.isoformat(),
         "tier": member.tier if member else None,
         "birthday_bonus": q.birthday_bonus,
     }
-    member_id = member.member_id if member else None
-    sale = EventDraft(SALE_COMPLETED, member_id, data, {k: v for k, v in deltas.items() if v})
-    return [sale, *(EventDraft(COUPON_REDEEMED, member_id, {"code": code}) for code in q.coupons)]
+    drafts = [EventDraft(SALE_COMPLETED, member_id, data, {k: v for k, v in deltas.items() if v}), *packs]
+    drafts += [EventDraft(COUPON_REDEEMED, member_id, {"code": code}) for code in q.coupons]
+    if q.birthday_bonus:
+        drafts.append(EventDraft(BIRTHDAY_BONUS, member_id, {"year": today.year, "points": q.birthday_bonus}))
+    return drafts

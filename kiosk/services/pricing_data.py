@@ -14,9 +14,9 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from core.catalog import Product, from_document
 from core.errors import CouponRejected, NotFound
-from core.events import COUPON_REDEEMED, COUPON_REINSTATED, SALE_COMPLETED, SALE_REFUNDED
+from core.events import BIRTHDAY_BONUS, COUPON_REDEEMED, COUPON_REINSTATED, SALE_COMPLETED, SALE_REFUNDED, VISITS_SOLD
 from core.quote_input import MemberState
-from core.rules import Coupon, Rules
+from core.rules import ROLLING_12_MONTHS, Coupon, Rules
 from core.rules_toml import parse_rules
 from kiosk.store import ledger
 from kiosk.store import members as member_rows
@@ -77,31 +77,15 @@ class PricingDocs:
         self._products: dict[str, Product] | None = None
         self._barcodes: dict[str, str] = {}
 
-    def _check(self) -> None:
+    def current(self) -> tuple[Rules, dict[str, Product], dict[str, str]]:
+        """(rulebook, catalog by SKU, SKU by barcode), re-read only when the documents file was replaced."""
         st = os.stat(self.path)
         key = (st.st_ino, st.st_mtime_ns, st.st_size)
-        if key != self._key:
-            self._key, self._rules, self._products = key, None, None
-
-    def rules(self) -> Rules:
-        """The current rulebook."""
-        self._check()
-        if self._rules is None:
-            self._rules = load_rules(self.docs)
-        return self._rules
-
-    def products(self) -> dict[str, Product]:
-        """The current catalog document by SKU."""
-        self._check()
-        if self._products is None:
-            self._products = load_products(self.docs)
+        if key != self._key or self._rules is None or self._products is None:
+            self._rules, self._products = load_rules(self.docs), load_products(self.docs)
             self._barcodes = {p.barcode: sku for sku, p in self._products.items() if p.barcode}
-        return self._products
-
-    def sku_for(self, code: str) -> str:
-        """The SKU of a scanned barcode, or `code` itself (typed SKUs pass through)."""
-        self.products()
-        return self._barcodes.get(code, code)
+            self._key = key
+        return self._rules, self._products, self._barcodes
 
 
 def _json_rows(conn: sqlite3.Connection, sql: str, params: Sequence) -> list[tuple[int, dict[str, Any]]]:
@@ -114,25 +98,24 @@ def member_state(conn: sqlite3.Connection, member_id: str, rules: Rules, now_ms:
     if member is None:
         raise NotFound(f"no member {member_id}")
     b = ledger.load_balances(conn, member_id)
-    rolling = conn.execute(
-        "SELECT COALESCE(SUM(json_extract(deltas, '$.lifetime_spend')), 0) FROM events WHERE member_id = ? AND ts >= ?",
-        (member_id, now_ms - YEAR_MS),
-    ).fetchone()[0]
-    bonus_at = conn.execute(
-        "SELECT MAX(ts) FROM events WHERE member_id = ? AND type = ? AND json_extract(data, '$.birthday_bonus') > 0",
-        (member_id, SALE_COMPLETED),
-    ).fetchone()[0]
+    rolling = 0
+    if rules.tiers.basis == ROLLING_12_MONTHS:
+        rolling = conn.execute(
+            "SELECT COALESCE(SUM(json_extract(deltas, '$.lifetime_spend')), 0) FROM events"
+            " WHERE member_id = ? AND ts >= ?",
+            (member_id, now_ms - YEAR_MS),
+        ).fetchone()[0]
+    bonus_at = conn.execute("SELECT MAX(ts) FROM events WHERE member_id = ? AND type = ?",
+                            (member_id, BIRTHDAY_BONUS)).fetchone()[0]
     expires: dict[str, dt.date] = {}
-    if any(b.visits.values()):  # only members holding visits need their packs' expiry (SQLite walks the JSON)
-        for day, pack_id in conn.execute(
-            "SELECT json_extract(e.data, '$.day'), json_extract(l.value, '$.pack_bought')"
-            " FROM events e, json_each(e.data, '$.lines') l WHERE e.member_id = ? AND e.type = ?"
-            " AND json_extract(l.value, '$.pack_bought') IS NOT NULL ORDER BY e.pos",
-            (member_id, SALE_COMPLETED),
-        ):
-            pack = rules.punch_cards.get(pack_id)
-            if pack and pack.valid_days:
-                expires[pack.id] = dt.date.fromisoformat(day) + dt.timedelta(days=pack.valid_days)
+    for pack in (p for p, n in b.visits.items() if n > 0):  # the latest purchase of a pack sets its expiry
+        row = conn.execute(
+            "SELECT json_extract(data, '$.expires') FROM events WHERE member_id = ? AND type = ?"
+            " AND json_extract(data, '$.pack') = ? ORDER BY pos DESC LIMIT 1",
+            (member_id, VISITS_SOLD, pack),
+        ).fetchone()
+        if row and row[0]:
+            expires[pack] = dt.date.fromisoformat(row[0])
     return MemberState(
         member_id=member_id, tier=b.tier, points=b.points, stored_value=b.stored_value,
         lifetime_spend=b.lifetime_spend, rolling_spend=rolling, visits=dict(b.visits), visits_expire=expires,

@@ -16,7 +16,7 @@ from core.errors import (
     TierReserved,
     UnknownProduct,
 )
-from core.events import COUPON_REDEEMED, COUPON_REINSTATED, SALE_COMPLETED, TIER_CHANGED
+from core.events import BIRTHDAY_BONUS, COUPON_REDEEMED, COUPON_REINSTATED, SALE_COMPLETED, TIER_CHANGED, VISITS_SOLD
 from core.ledger import Balances, apply
 from core.points import topup_drafts
 from core.quote import quote
@@ -67,6 +67,7 @@ def test_birthday_month_doubles_points_and_gives_the_tier_bonus_once_a_year(pric
     gold = member("金卡", birthday=birthday)
     q = run(pricer, [L("TEA-500", 10)], gold)  # 35.00 x 80% = 28.00 paid
     assert q.total("earned") == 28 * 150 * 2 // 100 + 200 and q.birthday_bonus == 200
+    assert (q.drafts[-1].type, q.drafts[-1].data) == (BIRTHDAY_BONUS, {"year": 2026, "points": 200})
     again = run(pricer, [L("TEA-500", 10)], replace(gold, birthday_bonus_year=2026))
     assert again.total("earned") == 84 and again.birthday_bonus == 0
 
@@ -122,7 +123,9 @@ def test_crossing_a_threshold_upgrades_right_after_the_sale(pricer):
 def test_punch_card_sale_and_visit_use(pricer):
     bought = run(pricer, [L("WASH-10")], member(), TenderRequest(cash=30_000))
     # 每满200减30 applies to the ¥300 pack too
-    assert (bought.total("net"), bought.change) == (27_000, 3_000) and bought.drafts[0].deltas["visits"] == {"WASH-10": 10}
+    assert (bought.total("net"), bought.change) == (27_000, 3_000) and "visits" not in bought.drafts[0].deltas
+    assert (bought.drafts[1].type, bought.drafts[1].deltas) == (VISITS_SOLD, {"visits": {"WASH-10": 10}})
+    assert bought.drafts[1].data == {"pack": "WASH-10", "line": 0, "expires": "2027-11-23"}
     used = run(pricer, [L("WASH", 2)], member(visits={"WASH-10": 1}))
     line = used.lines[0]
     assert (line.visits_pack, line.visits_used, line.visits_fen, line.external) == ("WASH-10", 1, 3500, 3500)
