@@ -10,7 +10,7 @@ import os
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping
 
 from core.catalog import Product, from_document
 from core.errors import CouponRejected, NotFound
@@ -88,10 +88,6 @@ class PricingDocs:
         return self._rules, self._products, self._barcodes
 
 
-def _json_rows(conn: sqlite3.Connection, sql: str, params: Sequence) -> list[tuple[int, dict[str, Any]]]:
-    return [(ts, json.loads(data)) for ts, data in conn.execute(sql, params)]
-
-
 def member_state(conn: sqlite3.Connection, member_id: str, rules: Rules, now_ms: int) -> MemberState:
     """Balances, tier, birthday, 12-month spend, visit expiries and this year's birthday bonus of a member."""
     member = member_rows.get(conn, member_id)
@@ -149,15 +145,7 @@ def sale(conn: sqlite3.Connection, sale_id: str) -> tuple[str | None, dict[str, 
     if row is None:
         raise NotFound(f"no sale {sale_id}")
     refunded: set[int] = set()
-    for _, data in _json_rows(conn, "SELECT ts, data FROM events WHERE type = ? AND json_extract(data, '$.sale') = ?",
-                              (SALE_REFUNDED, sale_id)):
-        refunded.update(data["lines"])
+    for (data,) in conn.execute("SELECT data FROM events WHERE type = ? AND json_extract(data, '$.sale') = ?",
+                                (SALE_REFUNDED, sale_id)):
+        refunded.update(json.loads(data)["lines"])
     return row[0], json.loads(row[1]), refunded
-
-
-def all_sales(conn: sqlite3.Connection) -> Iterable[tuple[str | None, dict[str, Any]]]:
-    """(member, data) of every recorded sale, in ledger order, for what-if re-pricing."""
-    cur = conn.execute("SELECT member_id, data FROM events WHERE type = ? ORDER BY pos", (SALE_COMPLETED,))
-    while rows := cur.fetchmany(10_000):
-        for member_id, data in rows:
-            yield member_id, json.loads(data)

@@ -11,7 +11,6 @@ from core.errors import KioskError
 from core.ledger import Balances, apply
 from core.pricing import spread
 from core.quote import quote
-from core.quote_input import TenderRequest
 from core.refunds import refund_drafts
 from tests.pricing.strategies import DAYS, baskets, catalogs, coupon_lists, members, rulebooks, tenders
 
