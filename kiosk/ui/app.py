@@ -199,6 +199,13 @@ class KioskApp(App):
         for screen in [s for s in manager.screens if s.name != HOME]:
             manager.remove_widget(screen)
 
+    def _card_tapped(self, uid: str, arrived: float, staff_card: bool) -> None:
+        """A staff card opens staff mode; any other card is a member's (or says it is unknown)."""
+        if staff_card:
+            self.go("staff_login", uid=uid)
+        else:
+            self.go("member", uid=uid, arrived=arrived)
+
     # -- devices ----------------------------------------------------------------------------------------------
     def on_device_event(self, event: Any, arrived: float) -> None:
         """Every device event, on the UI thread: health is kept, the rest goes to the screen on show."""
@@ -210,7 +217,11 @@ class KioskApp(App):
         if self.current.on_device(event, arrived):
             return
         if kind == "CardTapped":
-            self.go("member", uid=event.uid, arrived=arrived)
+            self.tasks.run(
+                lambda: self.kiosk.staff.is_staff_card(event.uid),
+                lambda staff_card: self._card_tapped(event.uid, arrived, staff_card),
+                lambda _error: self._card_tapped(event.uid, arrived, False),
+            )
         elif kind == "Scanned" and event.kind == "product":
             self.go("checkout", code=event.code, arrived=arrived)
         else:

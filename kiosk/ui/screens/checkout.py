@@ -42,7 +42,7 @@ class CheckoutScreen(KioskScreen):
     def scan(self, code: str, arrived: float | None = None) -> None:
         """A product barcode: one more of that product, re-priced (an unknown code is refused, basket unchanged)."""
         def work() -> tuple[dict[str, int], Any]:
-            sku = self.sales.docs.sku_for(code)
+            sku = self.sku_for(code)
             return self._priced({**self.basket, sku: self.basket.get(sku, 0) + 1}, self.coupons)
 
         self.call(work, lambda priced: self._show(*priced, arrived=arrived))

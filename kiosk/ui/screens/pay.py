@@ -33,7 +33,7 @@ class PayScreen(KioskScreen):
         self.ids.pin_pad.value = ""
         self._rate = PayScreen._rate
         if member is not None:
-            self.call(lambda: self.app.sales.docs.rules().redemption, self._set_cap)
+            self.call(lambda: self.rules().redemption, self._set_cap)
 
     def _set_cap(self, redemption: Any) -> None:
         step_points, step_fen = redemption.step

@@ -1,0 +1,97 @@
+"""Refunds by line, managers only: find the sale from the member's card, pick lines, see what reverses, confirm."""
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.factory import Factory
+from kivy.properties import ListProperty, ObjectProperty, StringProperty
+
+from core import events as ev
+from core.errors import KioskError
+from core.money import format_fen
+from kiosk.ui.screens.base import KioskScreen
+
+SALES_SHOWN = 5
+
+
+class RefundScreen(KioskScreen):
+    """The reversal preview is computed from the committed sale lines; the sales service does the refund."""
+
+    sales_list = ListProperty([])  # committed sale events of the member, newest first
+    sale = ObjectProperty(None, allownone=True)  # (sale_id, data, refunded lines)
+    chosen = ListProperty([])  # line indexes to refund
+    done = StringProperty("")
+
+    def enter(self, **_: Any) -> None:
+        """Managers only; start by asking for the member's card."""
+        super().enter()
+        self.sales_list, self.sale, self.chosen, self.done = [], None, [], ""
+        try:
+            self.app.staff.require("manager")
+        except KioskError as exc:
+            self.show_error(exc)
+
+    def on_device(self, event: Any, arrived: float) -> bool:
+        """The customer's card finds their recent sales."""
+        if type(event).__name__ != "CardTapped" or self.message:
+            return type(event).__name__ == "CardTapped"
+
+        def work() -> list[Any]:
+            member = self.kiosk.members.by_card(event.uid).member.member_id
+            return [e for e in self.kiosk.members.history(member, limit=50) if e.type == ev.SALE_COMPLETED][:SALES_SHOWN]
+
+        self.call(work, lambda found: setattr(self, "sales_list", found))
+        return True
+
+    def pick_sale(self, sale_id: str) -> None:
+        """Load the sale with the lines already refunded."""
+        self.call(lambda: (sale_id, *self.app.sales.find(sale_id)[1:]), self._picked)
+
+    def _picked(self, sale: tuple[str, dict, set]) -> None:
+        self.sale, self.chosen = sale, []
+
+    def toggle_line(self, index: int, on: bool) -> None:
+        """Add or remove a line from the refund."""
+        self.chosen = sorted({*self.chosen, index} if on else set(self.chosen) - {index})
+
+    def reversal(self, chosen: list[int], _lang: str) -> str:
+        """What the refund gives back and takes back, shown before confirming."""
+        if not self.sale or not chosen:
+            return self.app.t("refund.pick_lines")
+        lines = [self.sale[1]["lines"][i] for i in chosen]
+        total = lambda key: sum(int(line[key]) for line in lines)  # noqa: E731
+        return self.app.t("refund.preview", net=format_fen(total("net")), stored_value=format_fen(total("stored_value")),
+                          points_back=total("points_used"), points_out=total("earned"),
+                          other=format_fen(total("cash") + total("external")))
+
+    def confirm(self) -> None:
+        """Refund the chosen lines as one transaction."""
+        sale_id, lines = self.sale[0], list(self.chosen)
+        self.call(lambda: self.app.sales.refund(sale_id, lines), lambda _events: self._refunded(sale_id, len(lines)))
+
+    def _refunded(self, sale_id: str, count: int) -> None:
+        self.done = self.app.t("refund.done", lines=count)
+        self.pick_sale(sale_id)
+
+    # -- drawing ----------------------------------------------------------------------------------------------
+    def on_kv_post(self, _base: Any) -> None:
+        """Redraw the lists when the sales or the chosen sale change."""
+        self.bind(sales_list=self._render, sale=self._render)
+
+    def _render(self, *_args: Any) -> None:
+        box = self.ids.choices
+        box.clear_widgets()
+        if self.sale is None:
+            for event in self.sales_list:
+                button = Factory.KQuiet(text=f"{event.data.get('day', '')}  {len(event.data['lines'])} × {format_fen(int(event.deltas.get('lifetime_spend', 0)))}")
+                button.bind(on_release=lambda _b, sale_id=event.id: self.pick_sale(sale_id))
+                box.add_widget(button)
+            return
+        _sale_id, data, refunded = self.sale
+        for index, line in enumerate(data["lines"]):
+            toggle = Factory.KToggle(text=f"{line['name']} × {line['qty']}  {format_fen(line['net'])}", disabled=index in refunded)
+            toggle.bind(on_release=lambda b, i=index: self.toggle_line(i, b.state == "down"))
+            box.add_widget(toggle)
+
+
+SCREEN = RefundScreen

@@ -1,0 +1,102 @@
+"""Staff on the same device: card login, top-up with its bracket bonus, refund of one line, clock-in, status."""
+from __future__ import annotations
+
+import pytest
+
+from core.events import SALE_REFUNDED
+from core.quote_input import BasketLine, TenderRequest
+from kiosk.demo.seed import DEMO_MEMBERS, DEMO_STAFF, seed
+from kiosk.services.sales import SalesService
+from kiosk.ui.main import demo_settings
+
+MANAGER_CARD = f"{DEMO_STAFF[0][1]} 员工卡"
+CASHIER_CARD = f"{DEMO_STAFF[1][1]} 员工卡"
+ZHANG, WANG = DEMO_MEMBERS[0], DEMO_MEMBERS[1]
+
+
+@pytest.fixture
+def shop(kiosk):
+    seed(kiosk)
+    return kiosk
+
+
+def test_manager_tops_up_refunds_a_line_and_clocks_in(make_ui, shop):
+    zhang = shop.members.by_card(ZHANG[3]).member.member_id
+    sale = SalesService(shop).checkout(
+        zhang, [BasketLine("TEA-500"), BasketLine("MILK-1L"), BasketLine("APPLE-1KG")], tender=TenderRequest(stored_value=True)
+    )
+    ui = make_ui(shop, **demo_settings())
+    ui.tap_demo(MANAGER_CARD)
+    ui.until(lambda: ui.screen.name == "staff_home", "the staff home")
+    assert ui.shows("店长 陈（店长）")
+    ui.shot("1_staff_home")
+
+    ui.tap("topup")
+    ui.tap_demo(f"{WANG[1]} 的卡")
+    ui.settle()
+    ui.type_digits("pad", "1000")
+    assert ui.shows("¥1000.00") and ui.shows("赠送储值 ¥200.00")
+    ui.shot("2_topup_bonus")
+    ui.tap("next")
+    ui.settle()
+    assert shop.members.by_card(WANG[3]).balances.stored_value == 120_000 + 120_000
+    assert ui.shows("储值余额 ¥2400.00")
+    ui.shot("3_topup_done")
+
+    ui.tap_text("返回")
+    ui.tap("refund")
+    ui.tap_demo(f"{ZHANG[1]} 的卡")
+    ui.settle()
+    ui.tap(ui.widget("choices").children[-1])  # the newest sale
+    ui.settle()
+    ui.tap_text("鲜牛奶 1L × 1  ¥12.80")
+    assert ui.shows("商品金额 ¥12.80") and ui.shows("退回储值 ¥12.80")
+    ui.shot("4_refund_preview")
+    ui.tap("confirm")
+    ui.settle()
+    refunds = [e for e in shop.members.history(zhang) if e.type == SALE_REFUNDED]
+    assert len(refunds) == 1 and ui.shows("已退款 1 行")
+    ui.shot("5_refunded")
+
+    ui.tap_text("返回")
+    ui.tap("clock")
+    ui.tap("clock_in")
+    ui.settle()
+    assert ui.shows("店长 陈  上班")
+    ui.shot("6_clock_in")
+
+    ui.tap_text("返回")
+    ui.tap("status")
+    ui.settle()
+    assert ui.shows("1982 红酒  3")
+    ui.shot("7_status")
+    assert sale.sale_id
+
+
+def test_cashier_cannot_refund_and_is_logged_out_when_idle(make_ui, shop):
+    ui = make_ui(shop, staff_idle_seconds=0.5, **demo_settings())
+    ui.tap_demo(CASHIER_CARD)
+    ui.until(lambda: ui.screen.name == "staff_home", "the staff home")
+    assert ui.widget("refund").disabled and ui.widget("close_kiosk").disabled
+    ui.tap("refund")
+    assert ui.screen.name == "staff_home"
+    ui.until(lambda: ui.screen.name == "attract", "the staff auto-logout", bound=5)
+    assert ui.app.staff is None
+
+
+def test_staff_pin_login(make_ui, shop):
+    ui = make_ui(shop, **demo_settings())
+    ui.tap("staff")
+    ui.settle()
+    ui.tap_text(f"{DEMO_STAFF[1][1]} ({DEMO_STAFF[1][0]})")
+    ui.type_digits("pin_pad", "999999")
+    ui.tap("log_in")
+    ui.settle()
+    assert ui.screen.name == "staff_login" and ui.screen.message
+    ui.shot("wrong_pin")
+    ui.tap_text(f"{DEMO_STAFF[1][1]} ({DEMO_STAFF[1][0]})")
+    ui.tap_text(f"{DEMO_STAFF[1][1]} ({DEMO_STAFF[1][0]})")
+    ui.type_digits("pin_pad", DEMO_STAFF[1][3])
+    ui.tap("log_in")
+    ui.settle()
+    assert ui.screen.name == "staff_home" and ui.app.staff.role == "cashier"
