@@ -45,7 +45,7 @@ def _demo(args: argparse.Namespace) -> int:
         if not args.cli:
             from kiosk.ui.main import demo_settings, run
 
-            run(kiosk, fullscreen=False, **demo_settings())
+            run(kiosk, fullscreen=False, **demo_settings(receipt_dir=data_dir / "receipts"))
             return 0
         walk_through(kiosk)
     print(f"\nTry: memberkiosk --data-dir {data_dir} members find --phone {DEMO_MEMBERS[1][0]}")

@@ -114,6 +114,8 @@ class KioskApp(App):
         if threading.current_thread() is threading.main_thread():
             self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
         self.devices.start(self.settings.devices, self.kiosk.data_dir, self.settings.receipt_dir)
+        if self.settings.demo:
+            self.root.ids.demo_panel.fill()
         self.go(HOME)
         self.metrics.after_next_frame("start", PROCESS_T0)
 

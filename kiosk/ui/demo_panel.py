@@ -6,25 +6,24 @@ from typing import Any
 from kivy.app import App
 from kivy.uix.boxlayout import BoxLayout
 
-from drivers.events import CardTapped, Scanned
 
 
 class DemoPanel(BoxLayout):
-    """Each button makes the event a simulated reader or scanner would, through the same bridge as real devices."""
+    """Each button drives the simulated card reader or scanner, whose events reach the UI like real hardware's."""
 
-    def on_kv_post(self, _base: Any) -> None:
-        """Add one button per demo card and demo product named in the settings."""
+    def fill(self) -> None:
+        """One button per demo card and demo product, once the simulated devices have started."""
         app = App.get_running_app()
-        for label, uid in app.settings.demo_cards:
-            self.ids.buttons.add_widget(self._button(label, lambda uid=uid: app.devices.post(CardTapped(uid, None, "demo"))))
-        for label, code in app.settings.demo_products:
-            scan = Scanned(code, "ean13", "product", "demo")
-            self.ids.buttons.add_widget(self._button(label, lambda scan=scan: app.devices.post(scan)))
+        reader, scanner = app.devices.simulator("card"), app.devices.simulator("scanner")
+        for label, uid in app.settings.demo_cards if reader else ():
+            self.ids.buttons.add_widget(self._button(label, lambda uid=uid: reader.tap(uid)))
+        for label, code in app.settings.demo_products if scanner else ():
+            self.ids.buttons.add_widget(self._button(label, lambda code=code: scanner.scan(code)))
 
     @staticmethod
     def _button(text: str, action: Any) -> Any:
         from kivy.factory import Factory
 
-        button = Factory.KButton(text=text, font_size=18)
+        button = Factory.KButton(text=text, font_size=17)
         button.bind(on_release=lambda _b: action())
         return button

@@ -21,13 +21,15 @@ def run(kiosk: Any, *, fullscreen: bool = True, **settings: Any) -> None:
     KioskApp(kiosk, UiSettings(**settings)).run()
 
 
-def demo_settings(store_name: str = "鲜果超市 Fresh Mart") -> dict[str, Any]:
-    """The demo panel's cards (the seeded members' and one new) and the catalog's first scannable products."""
+def demo_settings(receipt_dir: Path | None = None, store_name: str = "鲜果超市 Fresh Mart") -> dict[str, Any]:
+    """Simulated devices, the demo panel's cards (members', staff's, one new) and the catalog's scannable products."""
     from core.catalog import parse_catalog
+    from drivers.factory import DEMO_DEVICES
     from kiosk.demo.seed import DEMO_MEMBERS, DEMO_STAFF
 
     catalog = parse_catalog((Path(__file__).parents[1] / "demo" / "catalog.csv").read_text(encoding="utf-8"), "csv")
     cards = tuple((f"{name} 的卡", card) for _phone, name, _b, card, _pin, _sv in DEMO_MEMBERS) + (DEMO_NEW_CARD,)
     cards += tuple((f"{name} 员工卡", card) for _no, name, _role, _pin, card in DEMO_STAFF)
     products = tuple((p.name, p.barcode) for p in catalog.values() if p.barcode)[:5]
-    return {"store_name": store_name, "demo": True, "demo_cards": cards, "demo_products": products}
+    return {"store_name": store_name, "demo": True, "demo_cards": cards, "demo_products": products,
+            "devices": DEMO_DEVICES, "receipt_dir": receipt_dir}

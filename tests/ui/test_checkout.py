@@ -12,7 +12,7 @@ def test_scan_three_items_pay_with_points_and_stored_value(make_ui, kiosk, tmp_p
     member = kiosk.members.by_card(card).member.member_id
     kiosk.members.commit([EventDraft(POINTS_ADJUSTED, member, {"reason": "test"}, {"points": 5000})])
     receipts = tmp_path / "receipts"
-    ui = make_ui(kiosk, **{**demo_settings(), "devices": {"printer": {"type": "sim"}}, "receipt_dir": receipts})
+    ui = make_ui(kiosk, **demo_settings(receipt_dir=receipts))
 
     ui.tap_demo(f"{name} 的卡")
     ui.until(lambda: ui.screen.name == "member" and ui.screen.member is not None, "the member screen")

@@ -7,6 +7,8 @@ from kiosk.services.members import Registration
 from kiosk.services.topup import top_up
 from tests.ui.harness import _walk
 
+SIM_CARD = {"card": {"type": "sim"}}  # the demo panel taps cards on the simulated reader
+
 CARD = "04A1B2C3"
 
 
@@ -20,7 +22,7 @@ def member(kiosk):
 
 
 def test_card_tap_shows_points_and_stored_value(make_ui, kiosk, member):
-    ui = make_ui(kiosk, store_name="鲜果超市", demo=True, demo_cards=(("张伟的卡", CARD),))
+    ui = make_ui(kiosk, store_name="鲜果超市", demo=True, devices=SIM_CARD, demo_cards=(("张伟的卡", CARD),))
     ui.tap_demo("张伟的卡")
     ui.until(lambda: ui.screen.name == "member" and ui.screen.member is not None, "the member screen")
     ui.settle()
@@ -52,7 +54,7 @@ def test_phone_and_pin_lookup_and_wrong_pin(make_ui, kiosk, member):
 
 
 def test_unknown_card_says_so(make_ui, kiosk):
-    ui = make_ui(kiosk, store_name="鲜果超市", demo=True, demo_cards=(("陌生卡", "04000001"),))
+    ui = make_ui(kiosk, store_name="鲜果超市", demo=True, devices=SIM_CARD, demo_cards=(("陌生卡", "04000001"),))
     ui.tap_demo("陌生卡")
     ui.settle()
     assert ui.screen.name == "member" and ui.shows("未找到")
@@ -60,7 +62,7 @@ def test_unknown_card_says_so(make_ui, kiosk):
 
 
 def test_timeout_clears_every_trace_of_the_customer(make_ui, kiosk, member):
-    ui = make_ui(kiosk, store_name="鲜果超市", idle_seconds=0.5, demo=True, demo_cards=(("张伟的卡", CARD),))
+    ui = make_ui(kiosk, store_name="鲜果超市", idle_seconds=0.5, demo=True, devices=SIM_CARD, demo_cards=(("张伟的卡", CARD),))
     ui.tap_demo("张伟的卡")
     ui.until(lambda: ui.screen.name == "member" and ui.screen.member is not None, "the member screen")
     ui.settle()

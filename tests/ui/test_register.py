@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+SIM_CARD = {"card": {"type": "sim"}}  # the demo panel taps cards on the simulated reader
+
 NEW_CARD = "04BEEF01"
 
 
 def test_register_then_tap_the_new_card(make_ui, kiosk):
-    ui = make_ui(kiosk, store_name="鲜果超市", demo=True, demo_cards=(("新卡", NEW_CARD),))
+    ui = make_ui(kiosk, store_name="鲜果超市", demo=True, devices=SIM_CARD, demo_cards=(("新卡", NEW_CARD),))
     ui.tap("register")
     assert ui.shows("隐私说明")
     ui.shot("1_consent")
