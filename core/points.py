@@ -9,13 +9,13 @@ from core.events import POINTS_EXPIRED, TOPPED_UP, EventDraft
 from core.rules import Rules, TopupBracket
 
 
-def topup_bracket(amount: int, rules: Rules) -> TopupBracket | None:
-    """The highest bracket `amount` fen reaches (充1000送200), or None."""
-    reached = [b for b in rules.topup if amount >= b.min_amount]
+def topup_bracket(amount: int, rules: Rules | None) -> TopupBracket | None:
+    """The highest bracket `amount` fen reaches (充1000送200), or None (also on a kiosk with no rules yet)."""
+    reached = [b for b in rules.topup if amount >= b.min_amount] if rules else []
     return max(reached, key=lambda b: b.min_amount) if reached else None
 
 
-def topup_drafts(member_id: str, amount: int, rules: Rules) -> list[EventDraft]:
+def topup_drafts(member_id: str, amount: int, rules: Rules | None) -> list[EventDraft]:
     """The ledger draft of a top-up of `amount` fen, with its bracket bonus as stored value or points."""
     if amount <= 0:
         raise InvalidAmount("a top-up must be more than ¥0.00")

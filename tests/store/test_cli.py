@@ -88,3 +88,13 @@ def test_staff_accounts_and_clock_list(cli) -> None:
     assert "wrong PIN" in cli("staff", "clock", "out", "C01", "--pin", "999999", check_rc=2).stderr
     cli("staff", "clock", "out", "C01", "--pin", "000000")
     assert [e["in"] for e in cli("staff", "clock-list", "--json").json()] == [True, False]
+
+
+def test_topup_applies_the_shops_bracket_once_rules_are_loaded(cli) -> None:
+    cli("members", "add", "--phone", "13800138000", "--consent")
+    assert cli("topup", "k9-000001", "1000", "--json").json()["credited_fen"] == 100_000  # no rules: no bonus
+    rules = Path(__file__).resolve().parents[2] / "kiosk" / "demo" / "rules.toml"
+    cli("rules", "load", str(rules))
+    after = cli("topup", "k9-000001", "1000", "--json").json()
+    assert after["credited_fen"] == 120_000  # 充1000送200
+    assert after["member"]["stored_value_fen"] == 220_000
