@@ -99,4 +99,5 @@ def tenders(draw, rules: Rules, m: MemberState | None) -> TenderRequest:
     step = rules.redemption.step[0]
     most = min(300, (m.points if m else 0) // step)
     points = draw(st.one_of(st.just(0), st.integers(0, most))) * step
-    return TenderRequest(points=points, stored_value=draw(st.booleans()) and m is not None)
+    cash = draw(st.one_of(st.none(), st.integers(0, 10**12)))
+    return TenderRequest(points=points, stored_value=draw(st.booleans()) and m is not None, cash=cash)

@@ -46,6 +46,7 @@ def test_lines_sum_to_totals_and_every_tender_covers_its_line(data, rules, catal
         assert ln.gross == ln.price * ln.qty == ln.discount + ln.threshold + ln.coupon + ln.net
         assert ln.net == ln.visits_fen + ln.points_fen + ln.stored_value + ln.cash + ln.external
     assert q.total("points_used") == tender.points
+    assert q.change >= 0 and q.cash_given == (tender.cash or 0) and (tender.cash is None or q.total("external") == 0)
     if m is not None:
         assert q.total("stored_value") <= m.stored_value
         balances = Balances(points=m.points, stored_value=m.stored_value, visits=m.visits)
