@@ -1,4 +1,9 @@
-"""Refunds, whole or by line: each line gives back exactly its recorded shares, and only once."""
+"""Refunds, whole or by line: each line gives back exactly its recorded shares, and only once.
+
+Stock, redeemed points, stored value and visits come back; earned points go out (what the member has spent
+since is recorded as short, never overdrawn); the coupon is reinstated when the whole sale is refunded and it is
+still valid. A refund never lowers the tier: the yearly review does that.
+"""
 from __future__ import annotations
 
 import datetime as dt
