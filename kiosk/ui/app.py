@@ -27,6 +27,7 @@ from kiosk.ui.tasks import Tasks
 log = logging.getLogger(__name__)
 _HERE = Path(__file__).parent
 HOME = "attract"
+WARM_SCREENS = ("member", "checkout")
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class KioskApp(App):
         self.health: dict[str, Any] = {}
         self._quit_allowed = False
         self._previous_sigterm: Any = None
+        self._warming: Any = None
         self._idle = Clock.create_trigger(self._on_idle, settings.idle_seconds)
 
     # -- look -------------------------------------------------------------------------------------------------
@@ -118,10 +120,12 @@ class KioskApp(App):
             self.root.ids.demo_panel.fill()
         self.go(HOME)
         self.metrics.after_next_frame("start", PROCESS_T0)
+        self._warming = Clock.schedule_once(self._warm, 0.2)
 
     def on_stop(self) -> None:
         """Stop the devices and let a running commit finish."""
         self._idle.cancel()
+        self._warming.cancel()
         if self._previous_sigterm is not None:
             signal.signal(signal.SIGTERM, self._previous_sigterm)
         Window.unbind(on_request_close=self._on_request_close, on_keyboard=self._on_keyboard)
@@ -200,13 +204,27 @@ class KioskApp(App):
         manager = self.root.ids.screens
         for screen in [s for s in manager.screens if s.name != HOME]:
             manager.remove_widget(screen)
+        self._warm()
 
-    def _card_tapped(self, uid: str, arrived: float, staff_card: bool) -> None:
-        """A staff card opens staff mode; any other card is a member's (or says it is unknown)."""
-        if staff_card:
+    def _warm(self, *_args: Any) -> None:
+        # Build fresh, empty copies of the screens a card tap or a scan opens, so that tap does not wait for kv.
+        for name in WARM_SCREENS:
+            self.screen(name)
+
+    def _identify(self, uid: str) -> Any:
+        """Worker thread: None for a staff card, else the member and their recent sales, in one trip off the UI."""
+        from kiosk.ui.screens.member import load_member
+
+        if self.kiosk.staff.is_staff_card(uid):
+            return None
+        return load_member(self.kiosk, lambda: self.kiosk.members.by_card(uid))
+
+    def _card_tapped(self, uid: str, arrived: float, found: Any) -> None:
+        """A staff card opens staff mode; a member's card shows the member, loaded already."""
+        if found is None:
             self.go("staff_login", uid=uid)
         else:
-            self.go("member", uid=uid, arrived=arrived)
+            self.go("member", loaded=found, arrived=arrived)
 
     # -- devices ----------------------------------------------------------------------------------------------
     def on_device_event(self, event: Any, arrived: float) -> None:
@@ -220,9 +238,9 @@ class KioskApp(App):
             return
         if kind == "CardTapped":
             self.tasks.run(
-                lambda: self.kiosk.staff.is_staff_card(event.uid),
-                lambda staff_card: self._card_tapped(event.uid, arrived, staff_card),
-                lambda _error: self._card_tapped(event.uid, arrived, False),
+                lambda: self._identify(event.uid),
+                lambda found: self._card_tapped(event.uid, arrived, found),
+                lambda error: self.go("member", error=error),
             )
         elif kind == "Scanned" and event.kind == "product":
             self.go("checkout", code=event.code, arrived=arrived)

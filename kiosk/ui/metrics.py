@@ -4,12 +4,9 @@ from __future__ import annotations
 import logging
 import time
 
-from kivy.clock import Clock
-
 log = logging.getLogger("kiosk.ui.metrics")
 
-# Set when kiosk.ui is first imported: the nearest point to process start that our code sees.
-PROCESS_T0 = time.perf_counter()
+from kiosk.ui.boot import PROCESS_T0  # noqa: F401  (re-exported for the app)
 
 
 class Metrics:
@@ -19,8 +16,14 @@ class Metrics:
         self.samples: dict[str, list[float]] = {"start": [], "tap_to_member": [], "scan_to_line": []}
 
     def after_next_frame(self, name: str, since: float) -> None:
-        """Record `name` when the frame that shows the change has been drawn (the next Clock tick after render)."""
-        Clock.schedule_once(lambda _dt: self.record(name, since), 0)
+        """Record `name` when the next frame, which shows the change, has been drawn and flipped to the screen."""
+        from kivy.core.window import Window
+
+        def flipped(*_args: object) -> None:
+            Window.funbind("on_flip", flipped)
+            self.record(name, since)
+
+        Window.fbind("on_flip", flipped)
 
     def record(self, name: str, since: float) -> None:
         """Record a latency measured from `since` (a time.perf_counter value) to now."""

@@ -103,6 +103,7 @@ class UI:
     # -- touching ----------------------------------------------------------------------------------------------
     def tap(self, target: str | Widget) -> None:
         """Press and release a finger at the centre of a widget (by id or the widget itself)."""
+        self.step()  # a screen just shown is laid out on its first frame
         widget = self.widget(target) if isinstance(target, str) else target
         self.tap_at(widget.to_window(*widget.center), str(target))
 

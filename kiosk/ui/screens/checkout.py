@@ -22,6 +22,11 @@ class CheckoutScreen(KioskScreen):
     quote = ObjectProperty(None, allownone=True)
     favourites = ListProperty([])  # (sku, name) of products without a barcode
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.basket: dict[str, int] = {}
+        self.coupons: list[str] = []
+
     def enter(self, member: MemberView | None = None, code: str | None = None, arrived: float | None = None, **_: Any) -> None:
         """A new basket, for `member` if known; `code` is the scan that opened the screen."""
         super().enter()
@@ -94,20 +99,25 @@ class CheckoutScreen(KioskScreen):
 
     # -- drawing ----------------------------------------------------------------------------------------------
     def on_kv_post(self, _base: Any) -> None:
-        """Redraw the lines when the quote, the favourites or the language change."""
-        self.bind(quote=self._render, favourites=self._render)
-        self.app.bind(lang=self._render)
+        """Redraw the lines when the quote or the language change, the favourites when they are loaded."""
+        self.bind(quote=self._render_lines, favourites=self._render_favourites)
+        self.app.bind(lang=self._render_lines)
 
-    def _render(self, *_args: Any) -> None:
-        t, lines = self.app.t, self.ids.lines
-        lines.clear_widgets()
-        for (sku, qty), product, gross, net in _lines(self.basket, self.quote):
-            row = Factory.CheckoutLine()
+    def _render_lines(self, *_args: Any) -> None:
+        # Rows are reused and only changed texts are set, so a scan re-renders one line, not the basket.
+        t, box = self.app.t, self.ids.lines
+        shown = _lines(self.basket, self.quote)
+        while len(box.children) > len(shown):
+            box.remove_widget(box.children[0])
+        while len(box.children) < len(shown):
+            box.add_widget(Factory.CheckoutLine(), index=0)
+        for row, ((sku, qty), product, gross, net) in zip(reversed(box.children), shown):
             row.sku, row.qty = sku, qty
             row.name = f"{product.name} × {qty}"
             row.price = format_fen(net)
             row.saving = t("checkout.saving", amount=format_fen(gross - net)) if gross > net else ""
-            lines.add_widget(row)
+
+    def _render_favourites(self, *_args: Any) -> None:
         self.ids.favourites.clear_widgets()
         for sku, name in self.favourites:
             button = Factory.KQuiet(text=name)

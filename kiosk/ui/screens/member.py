@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Callable
 
 from kivy.properties import ListProperty, ObjectProperty
 
@@ -21,34 +21,23 @@ class MemberScreen(KioskScreen):
     member = ObjectProperty(None, allownone=True)
     purchases = ListProperty([])  # (date, items, amount) of the last sales, newest first
 
-    def enter(self, uid: str | None = None, member: MemberView | None = None, arrived: float | None = None, **_: Any) -> None:
-        """Clear the last member at once, then load this one off the UI thread."""
+    def enter(self, loaded: tuple | None = None, member: MemberView | None = None, error: BaseException | None = None,
+              arrived: float | None = None, **_: Any) -> None:
+        """Show a member already loaded (card tap), reload one (fresh balances), or say why the card found nobody."""
         super().enter()
         self.member, self.purchases = None, []
-        members = self.kiosk.members
-        if member is not None:
-            find = lambda: members.get(member.member.member_id)  # noqa: E731  (fresh balances)
-        else:
-            find = lambda: members.by_card(uid)  # noqa: E731
-        self.call(lambda: self._load(find), lambda loaded: self._show(loaded, arrived))
+        if error is not None:
+            self.show_error(error)
+        elif loaded is not None:
+            self._show(loaded, arrived)
+        elif member is not None:
+            member_id = member.member.member_id
+            self.call(lambda: load_member(self.kiosk, lambda: self.kiosk.members.get(member_id)), self._show)
 
-    def _load(self, find: Any) -> tuple[MemberView, list[tuple[str, str, int]]]:
-        """Worker thread: the member and their recent sales, read together."""
-        view = find()
-        sales = [e for e in self.kiosk.members.history(view.member.member_id, limit=50) if e.type == ev.SALE_COMPLETED]
-        return view, [_purchase(e) for e in sales[:RECENT_SALES]]
-
-    def _show(self, loaded: tuple[MemberView, list], arrived: float | None) -> None:
+    def _show(self, loaded: tuple[MemberView, list], arrived: float | None = None) -> None:
         self.member, self.purchases = loaded
         if arrived is not None:
             self.app.metrics.after_next_frame("tap_to_member", arrived)
-
-    def on_device(self, event: Any, arrived: float) -> bool:
-        """Another card tapped here: show that member instead."""
-        if type(event).__name__ == "CardTapped":
-            self.enter(uid=event.uid, arrived=arrived)
-            return True
-        return False
 
     def on_kv_post(self, _base: Any) -> None:
         """Redraw the rows whenever the member, their purchases or the language change."""
@@ -96,6 +85,13 @@ class MemberScreen(KioskScreen):
     def checkout(self) -> None:
         """Start a checkout already identified as this member."""
         self.app.go("checkout", member=self.member)
+
+
+def load_member(kiosk: Any, find: Callable[[], MemberView]) -> tuple[MemberView, list[tuple[str, str, int]]]:
+    """Worker thread: the member `find` returns and their recent sales, read together."""
+    view = find()
+    sales = [e for e in kiosk.members.history(view.member.member_id, limit=50) if e.type == ev.SALE_COMPLETED]
+    return view, [_purchase(e) for e in sales[:RECENT_SALES]]
 
 
 def _purchase(event: ev.Event) -> tuple[str, str, int]:
