@@ -98,7 +98,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `checkout`, `refund`, `simulate` and `doctor`."""
     p = add_command(subparsers, "checkout", _checkout, "sell a basket and commit it (one durable transaction)")
     p.add_argument("--member", help="member id (omit for a guest)")
-    p.add_argument("--sku", action="append", required=True, help="SKU or SKU:QTY, repeatable")
+    p.add_argument("--sku", action="append", required=True, help="SKU or barcode, optionally :QTY (B:2); repeatable")
     p.add_argument("--coupon", action="append", default=[], help="coupon code, repeatable")
     p.add_argument("--points", type=int, default=0, help="points to redeem")
     p.add_argument("--stored-value", action="store_true", help="pay from stored value first")

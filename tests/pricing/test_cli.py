@@ -59,3 +59,8 @@ def test_points_and_tier_upkeep_commands(cli, shop):
     assert cli("points", "expiring", shop, "--json").json()["expiring"] == 0
     assert "0 points expired for 0 members" in cli("points", "expire").stdout
     assert "no tier changes" in cli("tiers", "review").stdout
+
+
+def test_checkout_by_barcode_as_a_guest_with_change(cli, shop):
+    sale = cli("checkout", "--sku", "6901234500011:2", "--cash", "10", "--json").json()
+    assert sale["lines"][0]["sku"] == "TEA-500" and (sale["totals"]["cash"], sale["change"]) == (700, 300)
