@@ -90,6 +90,7 @@ def median_time(fn, runs: int) -> float:
 
 
 def bench_batch(compiled, n: int, ref_n: int, runs: int) -> None:
+    """Bulk pricing: the kernel on n baskets, the reference on the first ref_n of them (checked equal)."""
     batch = make_batch(n, len(compiled.skus), len(compiled.coupons), compiled.step_points, 60, seed=1)
     sample = head(batch, ref_n)
     ours = native.price_batch(compiled, sample)
@@ -112,6 +113,7 @@ def repeat(fn, args, pricer, loops: int) -> None:
 
 
 def bench_quote(rules, cat, runs: int) -> None:
+    """One 30-line basket: the per-scan preview and the full checkout quote, on both engines."""
     rng = random.Random(2)
     skus = list(cat)
     basket = [BasketLine(rng.choice(skus), rng.choice([1, 1, 2, 3])) for _ in range(30)]
@@ -133,6 +135,7 @@ def bench_quote(rules, cat, runs: int) -> None:
 
 
 def bench_whatif(rules, cat, n: int, runs: int) -> None:
+    """Re-pricing n recorded sales (as arrays) under a candidate rulebook with the kernel."""
     compiled = compile_rules(rules, cat)
     candidate = replace(rules, redemption=replace(rules.redemption, max_share_percent=30),
                         earning=replace(rules.earning, centi_per_yuan=200))
@@ -141,7 +144,7 @@ def bench_whatif(rules, cat, n: int, runs: int) -> None:
     made = time.perf_counter() - t0
     lines = history.offsets[-1]
 
-    def whatif():
+    def whatif() -> tuple[int, int]:
         new = native.price_batch(compile_rules(candidate, cat), history)
         return sum(new.discount), sum(new.earned)
 
@@ -181,6 +184,7 @@ def bench_ledger_whatif(rules, n: int, runs: int) -> None:
 
 
 def main() -> None:
+    """Run every figure in one process, so the ratios compare like with like."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baskets", type=int, default=100_000)
     parser.add_argument("--reference-baskets", type=int, default=3_000)
