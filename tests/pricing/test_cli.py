@@ -1,6 +1,12 @@
 """The pricing commands through the installed console script, as staff and scripts use them."""
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from tests.pricing.conftest import DEMO
@@ -64,3 +70,14 @@ def test_points_and_tier_upkeep_commands(cli, shop):
 def test_checkout_by_barcode_as_a_guest_with_change(cli, shop):
     sale = cli("checkout", "--sku", "6901234500011:2", "--cash", "10", "--json").json()
     assert sale["lines"][0]["sku"] == "TEA-500" and (sale["totals"]["cash"], sale["change"]) == (700, 300)
+
+
+def test_concurrent_checkouts_use_a_coupon_once(cli, shop):
+    env = {**os.environ, "MEMBERKIOSK_DATA_DIR": str(cli.data_dir), "MEMBERKIOSK_KIOSK_ID": "k9"}
+    script = shutil.which("memberkiosk", path=str(Path(sys.executable).parent))
+    args = [script, "checkout", "--member", shop, "--sku", "TEA-500:20", "--coupon", "WELCOME10"]
+    procs = [subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    results = [(p.communicate(timeout=60)[1], p.returncode) for p in procs]
+    assert sorted(rc for _, rc in results) == [0, 2, 2, 2]
+    assert all("WELCOME10 has already been used" in err for err, rc in results if rc)
+    assert cli("verify").returncode == 0
