@@ -38,10 +38,10 @@ class SalesService:
 
     def _quote(self, conn: Any, member_id: str | None, basket: Sequence[BasketLine], coupons: Sequence[str],
                tender: TenderRequest, now_ms: int, how: Callable[..., Any] = quote) -> Any:
-        rules = self.docs.rules()
-        basket = [BasketLine(self.docs.sku_for(line.sku), line.qty) for line in basket]
+        rules, products, barcodes = self.docs.current()
+        basket = [BasketLine(barcodes.get(line.sku, line.sku), line.qty) for line in basket]  # scanned or typed
         member = data.member_state(conn, member_id, rules, now_ms) if member_id else None
-        catalog = data.with_stock(conn, self.docs.products(), {line.sku for line in basket})
+        catalog = data.with_stock(conn, products, {line.sku for line in basket})
         return how(basket, member, rules, catalog, data.coupons_for(conn, coupons, rules.coupons), tender,
                    data.local_time(now_ms), pricer=native.price_basket)
 
@@ -71,7 +71,7 @@ class SalesService:
         now = self.kiosk.clock()
         with self.kiosk.db.transaction() as conn:
             member_id, sale, refunded = data.sale(conn, sale_id)
-            rules = self.docs.rules()
+            rules = self.docs.current()[0]
             member = data.member_state(conn, member_id, rules, now) if member_id else None
             drafts = refund_drafts(sale_id, sale, member, refunded, lines, rules.coupons, data.local_time(now).date())
             return ledger.append(conn, self.kiosk.who, drafts, now)
