@@ -244,5 +244,7 @@ class KioskApp(App):
             )
         elif kind == "Scanned" and event.kind == "product":
             self.go("checkout", code=event.code, arrived=arrived)
+        elif kind in ("ScanRejected", "UnknownCard"):
+            self.current.message = self.t("error.device", detail=event.reason)
         else:
             log.info("no screen wanted %s on %s", kind, self.root.ids.screens.current)

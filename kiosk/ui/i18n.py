@@ -18,6 +18,11 @@ _ERROR_KEYS: list[tuple[str, str]] = [
     ("CardBlocked", "error.card_blocked"),
     ("InvalidPhone", "error.bad_phone"),
     ("InvalidCardUid", "error.bad_card"),
+    ("UnknownProduct", "error.unknown_product"),
+    ("TierReserved", "error.tier_reserved"),
+    ("CouponRejected", "error.coupon"),
+    ("RedemptionRejected", "error.redemption"),
+    ("NotAllowed", "error.not_allowed"),
 ]
 _ERROR_BASES: list[tuple[type, str]] = [
     (ConsentRequired, "error.consent"),

@@ -9,6 +9,7 @@ from kiosk.ui import boot
 
 log = logging.getLogger(__name__)
 
+DEMO_COUPON = "WELCOME10"  # ¥10 off from ¥50, in the demo rulebook
 DEMO_NEW_CARD = ("新卡 New card", "04AB12CD")
 
 
@@ -23,6 +24,7 @@ def run(kiosk: Any, *, fullscreen: bool = True, **settings: Any) -> None:
 
 def demo_settings(receipt_dir: Path | None = None, store_name: str = "鲜果超市 Fresh Mart") -> dict[str, Any]:
     """Simulated devices, the demo panel's cards (members', staff's, one new) and the catalog's scannable products."""
+    from core.barcodes import coupon_payload
     from core.catalog import parse_catalog
     from drivers.factory import DEMO_DEVICES
     from kiosk.demo.seed import DEMO_MEMBERS, DEMO_STAFF
@@ -31,5 +33,6 @@ def demo_settings(receipt_dir: Path | None = None, store_name: str = "鲜果超�
     cards = tuple((f"{name} 的卡", card) for _phone, name, _b, card, _pin, _sv in DEMO_MEMBERS) + (DEMO_NEW_CARD,)
     cards += tuple((f"{name} 员工卡", card) for _no, name, _role, _pin, card in DEMO_STAFF)
     products = tuple((p.name, p.barcode) for p in catalog.values() if p.barcode)[:5]
+    products += ((f"代金券 {DEMO_COUPON}", coupon_payload(DEMO_COUPON)),)
     return {"store_name": store_name, "demo": True, "demo_cards": cards, "demo_products": products,
             "devices": DEMO_DEVICES, "receipt_dir": receipt_dir}

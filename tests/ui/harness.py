@@ -8,10 +8,12 @@ from typing import Any, Callable, Iterator
 from kivy.base import EventLoop, runTouchApp
 from kivy.core.window import Window
 from kivy.tests.common import UnitTestTouch
+from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
 from kiosk.ui.app import KioskApp, UiSettings
+from kiosk.ui.boot import MIN_TOUCH_PX
 
 BOUND_S = 10.0  # no single wait in a UI test may take longer
 
@@ -65,6 +67,7 @@ class UI:
 
     def settle(self) -> None:
         """Wait until every background service call has reported back and its result is drawn."""
+        self.step()  # device events posted from other threads are delivered on the next frame
         self.until(lambda: not self.app.tasks.busy, "background calls to finish")
         self.step(2)
 
@@ -99,6 +102,16 @@ class UI:
         target = self.shots / f"{name}.png"
         self.app.root.export_to_png(str(target))
         return target
+
+    def assert_fits(self) -> None:
+        """Every enabled button on the screen lies inside the window and is a 9 mm touch target."""
+        self.step()
+        for button in _walk(self.screen):
+            if isinstance(button, ButtonBehavior) and not button.disabled and button.opacity:
+                x, y = button.to_window(*button.pos)
+                assert -1 <= x and x + button.width <= Window.width + 1, (self.screen.name, button.text, x, button.width)
+                assert -1 <= y and y + button.height <= Window.height + 1, (self.screen.name, button.text, y, button.height)
+                assert min(button.size) >= MIN_TOUCH_PX, (self.screen.name, button.text, button.size)
 
     # -- touching ----------------------------------------------------------------------------------------------
     def tap(self, target: str | Widget) -> None:

@@ -51,3 +51,29 @@ def test_scan_three_items_pay_with_points_and_stored_value(make_ui, kiosk, tmp_p
     ui.until(lambda: printer.jobs, "the receipt to reach the printer")
     assert "绿茶".encode("gb18030") in printer.jobs[0]
     assert (receipts / f"{sale.id}.png").is_file()
+
+
+def test_coupon_and_unknown_barcode_say_what_to_do(make_ui, kiosk):
+    seed(kiosk)
+    ui = make_ui(kiosk, **demo_settings())
+    ui.tap_demo("绿茶 500ml")
+    ui.until(lambda: ui.screen.name == "checkout" and ui.screen.quote is not None, "the checkout screen")
+    ui.tap_demo("代金券 WELCOME10")
+    ui.settle()
+    assert ui.shows("此代金券不能用于本单") and ui.shows("应付 ¥3.50")  # below its ¥50 minimum: basket unchanged
+    ui.shot("1_coupon_refused")
+    ui.tap_demo("每日坚果")
+    ui.settle()
+    ui.tap_demo("代金券 WELCOME10")
+    ui.settle()
+    assert not ui.screen.message and ui.shows("应付 ¥93.49"), ui.texts()  # 3.50 + 99.99 - 10
+    ui.shot("2_coupon_applied")
+    scanner = ui.app.devices.simulator("scanner")
+    scanner.scan("6901234599992")  # a valid EAN-13 that is not in the catalog
+    ui.settle()
+    assert ui.shows("无法识别此商品") and ui.shows("应付 ¥93.49"), (ui.screen.message, ui.texts())
+    ui.shot("3_unknown_barcode")
+    scanner.scan("6901234599999")  # a misread: wrong check digit, refused by the scanner driver
+    ui.settle()
+    assert ui.shows("设备提示")
+    ui.shot("4_misread")

@@ -6,6 +6,7 @@ from typing import Any
 from kivy.factory import Factory
 from kivy.properties import ListProperty, ObjectProperty
 
+from core.barcodes import classify
 from core.money import format_fen
 from core.quote_input import BasketLine
 from kiosk.services.members import MemberView
@@ -84,7 +85,7 @@ class CheckoutScreen(KioskScreen):
         """Scans add products or coupons; a member card re-prices the basket at member prices."""
         kind = type(event).__name__
         if kind == "Scanned" and event.kind == "coupon":
-            self.add_coupon(event.code)
+            self.add_coupon(classify(event.code).payload_id)
         elif kind == "Scanned":
             self.scan(event.code, arrived)
         elif kind == "CardTapped":
