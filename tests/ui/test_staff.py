@@ -100,3 +100,28 @@ def test_staff_pin_login(make_ui, shop):
     ui.tap("log_in")
     ui.settle()
     assert ui.screen.name == "staff_home" and ui.app.staff.role == "cashier"
+
+
+def test_assisted_checkout_with_manual_entry_quantity_and_cash(make_ui, shop):
+    ui = make_ui(shop, **demo_settings())
+    ui.tap_demo(CASHIER_CARD)
+    ui.until(lambda: ui.screen.name == "staff_home", "the staff home")
+    ui.tap("checkout")
+    ui.settle()
+    ui.tap_text("洗车服务")  # picked by touch: no barcode
+    ui.settle()
+    ui.tap_text("绿茶 500ml")
+    ui.settle()
+    ui.tap_text("+", within=ui.widget("lines").children[0])  # the tea line: two bottles
+    ui.settle()
+    assert ui.shows("绿茶 500ml × 2") and ui.shows("应付 ¥42.00"), ui.texts()
+    ui.shot("1_assisted_basket")
+    ui.tap("pay")
+    ui.tap("cash")
+    ui.type_digits("pin_pad", "50")
+    ui.shot("2_cash")
+    ui.tap("confirm")
+    ui.settle()
+    assert ui.screen.name == "receipt", ui.screen.message
+    assert ui.shows("找零 ¥8.00")
+    ui.shot("3_change")

@@ -21,7 +21,7 @@ class CheckoutScreen(KioskScreen):
 
     member = ObjectProperty(None, allownone=True)
     quote = ObjectProperty(None, allownone=True)
-    favourites = ListProperty([])  # (sku, name) of products without a barcode
+    favourites = ListProperty([])  # (sku, name) of products picked by touch (manual entry)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -32,7 +32,8 @@ class CheckoutScreen(KioskScreen):
         """A new basket, for `member` if known; `code` is the scan that opened the screen."""
         super().enter()
         self.member, self.quote, self.basket, self.coupons = member, None, {}, []
-        self.call(self._load_catalog, lambda favs: setattr(self, "favourites", favs))
+        staff = self.app.staff is not None
+        self.call(lambda: self._load_catalog(staff), lambda favs: setattr(self, "favourites", favs))
         if code:
             self.scan(code, arrived)
 
@@ -41,9 +42,10 @@ class CheckoutScreen(KioskScreen):
         """The checkout use cases."""
         return self.app.sales
 
-    def _load_catalog(self) -> list[tuple[str, str]]:
-        """Worker thread: the favourites (products without a barcode)."""
-        return [(p.sku, p.name) for p in self.sales.catalog().values() if not p.barcode][:FAVOURITES]
+    def _load_catalog(self, staff: bool) -> list[tuple[str, str]]:
+        """Worker thread: products to pick by touch; customers get the few without a barcode, staff every one."""
+        products = self.sales.catalog().values()
+        return [(p.sku, p.name) for p in products if staff or not p.barcode][: None if staff else FAVOURITES]
 
     def scan(self, code: str, arrived: float | None = None) -> None:
         """A product barcode: one more of that product, re-priced (an unknown code is refused, basket unchanged)."""

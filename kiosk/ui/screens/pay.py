@@ -21,6 +21,7 @@ class PayScreen(KioskScreen):
     max_points = NumericProperty(0)
     points_step = NumericProperty(100)
     use_stored_value = BooleanProperty(False)
+    use_cash = BooleanProperty(False)  # staff-assisted only: the keypad takes the cash handed over
     _rate = (1, 0)  # (points, fen) of one redemption step, from the rulebook; guests redeem nothing
 
     def enter(self, member: MemberView | None = None, basket: dict[str, int] | None = None,
@@ -29,7 +30,7 @@ class PayScreen(KioskScreen):
         super().enter()
         self.member, self.basket, self.coupons = member, basket or {}, coupons or []
         self.due = quote.due if quote else 0
-        self.points, self.max_points, self.use_stored_value = 0, 0, False
+        self.points, self.max_points, self.use_stored_value, self.use_cash = 0, 0, False, False
         self.ids.pin_pad.value = ""
         self._rate = PayScreen._rate
         if member is not None:
@@ -52,12 +53,21 @@ class PayScreen(KioskScreen):
         """What stored value (or the counter) must still cover."""
         return due - self.points_fen(points)
 
-    def can_confirm(self, member: Any, due: int, points: float, use_stored_value: bool) -> bool:
-        """Confirm only when points and stored value cover everything: the kiosk takes no cash."""
+    def can_confirm(self, member: Any, due: int, points: float, use_stored_value: bool, use_cash: bool, typed: str) -> bool:
+        """Confirm only when the tenders cover everything; the PIN has 6 digits; cash at least covers the rest."""
         left = self.left_to_pay(due, points)
-        if member is None or left < 0:
+        if left < 0 or (member is None and not use_cash):
             return False
-        return left == 0 or (use_stored_value and member.balances.stored_value >= left)
+        if use_cash:
+            return bool(typed) and int(typed) * 100 >= left
+        if use_stored_value:
+            return len(typed) == 6 and member.balances.stored_value >= left
+        return left == 0
+
+    def choose(self, stored_value: bool, cash: bool) -> None:
+        """Stored value and cash share the keypad (PIN or cash given), so one is chosen at a time."""
+        self.use_stored_value, self.use_cash = stored_value, cash
+        self.ids.pin_pad.value = ""
 
     def summary(self, due: int, points: float, use_stored_value: bool, _lang: str) -> str:
         """The tender split in words, updated as the slider moves."""
@@ -71,8 +81,11 @@ class PayScreen(KioskScreen):
 
     def confirm(self) -> None:
         """Check the PIN (stored value only), commit the sale, queue its receipt, show the result."""
-        member_id, pin = self.member.member.member_id, self.ids.pin_pad.value
-        tender = TenderRequest(points=int(self.points), stored_value=self.use_stored_value)
+        member_id = self.member.member.member_id if self.member else None
+        typed = self.ids.pin_pad.value
+        pin = typed if self.use_stored_value else ""
+        cash = int(typed) * 100 if self.use_cash else None
+        tender = TenderRequest(points=int(self.points), stored_value=self.use_stored_value, cash=cash)
         lines = [BasketLine(sku, qty) for sku, qty in self.basket.items()]
         coupons, use_pin = list(self.coupons), self.use_stored_value
         self.ids.pin_pad.value = ""

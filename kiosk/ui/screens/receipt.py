@@ -32,6 +32,8 @@ class ReceiptScreen(KioskScreen):
             return
         rows = [t("receipt.paid", total=format_fen(r.total), saved=format_fen(r.discount_total))]
         rows += [f"{tender.name}  {format_fen(tender.amount)}" for tender in r.tenders]
+        if r.change:
+            rows.append(t("receipt.change", change=format_fen(r.change)))
         if r.member_no:
             rows.append(t("receipt.balances", earned=r.points_earned, points=r.points_balance,
                           stored_value=format_fen(r.stored_value_balance or 0), tier=r.tier))
