@@ -19,9 +19,10 @@ from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kiosk.services.sales import SalesService
 from kiosk.ui import i18n, theme
 from kiosk.ui import widgets  # noqa: F401  (registers Keypad, DatePicker, SurnamePicker for the kv files)
+from kiosk.ui.boot import PROCESS_T0
 from kiosk.ui.demo_panel import DemoPanel  # noqa: F401  (registers the class app.kv names)
 from kiosk.ui.devices import DeviceBridge
-from kiosk.ui.metrics import PROCESS_T0, Metrics
+from kiosk.ui.metrics import Metrics
 from kiosk.ui.tasks import Tasks
 
 log = logging.getLogger(__name__)

@@ -6,11 +6,9 @@ import time
 
 log = logging.getLogger("kiosk.ui.metrics")
 
-from kiosk.ui.boot import PROCESS_T0  # noqa: F401  (re-exported for the app)
-
 
 class Metrics:
-    """Keeps the latest sample of each latency in ms and logs it; bench/ui.py reads `samples`."""
+    """Keeps every sample of each latency in ms and logs it; bench/ui.py reads `samples`."""
 
     def __init__(self) -> None:
         self.samples: dict[str, list[float]] = {"start": [], "tap_to_member": [], "scan_to_line": []}
