@@ -71,4 +71,9 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX events_type_ts ON events (type, ts);
     """,
+    # 3: look-ups pricing makes on every checkout: is this coupon used, what was refunded of this sale.
+    """
+    CREATE INDEX events_coupon_code ON events (json_extract(data, '$.code'));
+    CREATE INDEX events_refunded_sale ON events (json_extract(data, '$.sale'));
+    """,
 ]
