@@ -114,6 +114,8 @@ class KioskApp(App):
         """Lock the kiosk down, start the devices and show the attract screen; log cold start at the first frame."""
         Window.bind(on_request_close=self._on_request_close, on_keyboard=self._on_keyboard)
         Window.bind(on_touch_down=self._on_activity, on_key_down=self._on_activity)
+        if Window.fullscreen:
+            Window.grab_mouse()  # and the keyboard (SDL_GRAB_KEYBOARD, set by boot): shortcuts stay in the kiosk
         if threading.current_thread() is threading.main_thread():
             self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
         self.devices.start(self.settings.devices, self.kiosk.data_dir, self.settings.receipt_dir)

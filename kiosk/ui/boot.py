@@ -21,6 +21,9 @@ def configure(kivy_home: Path, *, fullscreen: bool, size: tuple[int, int] = SCRE
     os.environ.setdefault("KIVY_LOG_MODE", "MIXED")
     # SDL would turn SIGTERM into a window-close request, which the lock-down refuses: let the app handle it.
     os.environ.setdefault("SDL_NO_SIGNAL_HANDLERS", "1")
+    if fullscreen:
+        # With the input grabbed (KioskApp.on_start) the window manager's Alt+Tab reaches the app, which ignores it.
+        os.environ.setdefault("SDL_GRAB_KEYBOARD", "1")
     Path(os.environ["KIVY_HOME"]).mkdir(parents=True, exist_ok=True)
     from kivy.config import Config
 
