@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.errors import KioskError, NotFound
+from core.errors import KioskError
 from core.receipt import Receipt
 from drivers.base import DeviceConfigError, DriverUnavailable
 from drivers.factory import build
@@ -16,26 +16,29 @@ from kiosk.cli.devices import configured_devices
 from kiosk.printing.preview import save_preview
 from kiosk.printing.queue import PrintQueue
 from kiosk.printing.worker import PrintWorker
+from kiosk.services.receipts import receipt_for_sale
+from kiosk.store.ledger import resolve_txn
 
 
 def receipt_of(kiosk: Any, queue: PrintQueue, sale_id: str) -> Receipt:
     """The receipt as first queued for the sale, else rebuilt from the committed sale."""
     jobs = queue.for_sale(sale_id)
-    if jobs:
-        return jobs[0].receipt
-    try:
-        from kiosk.services.receipts import receipt_for_sale
-    except ImportError:
-        raise NotFound(f"no receipt was queued for sale {sale_id}, and this build cannot rebuild one") from None
-    return receipt_for_sale(kiosk, sale_id)
+    return jobs[0].receipt if jobs else receipt_for_sale(kiosk, sale_id)
+
+
+def resolve(kiosk: Any, ref: str) -> str:
+    """The sale id for what the person typed: the id, or the 单号 printed on the receipt."""
+    with kiosk.db.reading() as conn:
+        return resolve_txn(conn, ref)
 
 
 def _reprint(args: argparse.Namespace) -> int:
     with open_kiosk(args) as kiosk:
         queue = PrintQueue.in_data_dir(kiosk.data_dir)
         try:
-            receipt = receipt_of(kiosk, queue, args.sale)
-            job_id = queue.enqueue(args.sale, receipt, wall_clock_ms(), reprint=True)
+            sale_id = resolve(kiosk, args.sale)
+            receipt = receipt_of(kiosk, queue, sale_id)
+            job_id = queue.enqueue(sale_id, receipt, wall_clock_ms(), reprint=True)
             printed = _print_now(queue, configured_devices(kiosk.docs), job_id, args.wait) if args.now else None
         finally:
             queue.close()
@@ -67,7 +70,7 @@ def _preview(args: argparse.Namespace) -> int:
     with open_kiosk(args) as kiosk:
         queue = PrintQueue.in_data_dir(kiosk.data_dir)
         try:
-            receipt = receipt_of(kiosk, queue, args.sale)
+            receipt = receipt_of(kiosk, queue, resolve(kiosk, args.sale))
         finally:
             queue.close()
     path = save_preview(receipt, args.columns, args.out)

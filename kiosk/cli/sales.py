@@ -13,6 +13,7 @@ from core.rules_toml import parse_rules
 from kiosk.cli.common import add_command, emit, open_kiosk
 from kiosk.services.sales import SalesService
 from kiosk.services.simulate import simulate
+from kiosk.store.ledger import txn_number
 
 
 def parse_line(text: str) -> BasketLine:
@@ -53,7 +54,9 @@ def _checkout(args: argparse.Namespace) -> int:
                            cash=parse_yuan(args.cash) if args.cash is not None else None)
     with open_kiosk(args) as kiosk:
         sale = SalesService(kiosk).checkout(args.member, basket, args.coupon, tender)
-    emit(args, {"sale_id": sale.sale_id, **quote_payload(sale.quote)}, f"sale {sale.sale_id}\n{describe(sale.quote)}")
+    number = txn_number(sale.events[0])
+    emit(args, {"sale_id": sale.sale_id, "sale_no": number, **quote_payload(sale.quote)},
+         f"sale {number} ({sale.sale_id})\n{describe(sale.quote)}")
     return 0
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.barcodes import member_payload
 from core.errors import NotFound
 from core.events import SALE_COMPLETED, TIER_CHANGED
 from core.members import mask_phone
@@ -11,6 +12,7 @@ from kiosk.services.pricing_data import local_time
 from kiosk.store import ledger
 from kiosk.store import members as member_rows
 
+SETTINGS_TABLE = "settings"
 # Tender names as printed, in the fixed tender order of core.quote.
 TENDERS = (("visits_fen", "计次卡"), ("points_fen", "积分抵扣"), ("stored_value", "储值"), ("external", "其他支付"))
 
@@ -18,7 +20,7 @@ TENDERS = (("visits_fen", "计次卡"), ("points_fen", "积分抵扣"), ("stored
 def receipt_for_sale(kiosk: Any, sale_id: str) -> Receipt:
     """Everything the printer needs about sale `sale_id`, with the member's balances as committed now."""
     with kiosk.db.reading() as conn:
-        events = ledger.txn_events(conn, sale_id)
+        events = ledger.txn_events(conn, ledger.resolve_txn(conn, sale_id))
         if not events or events[0].type != SALE_COMPLETED:
             raise NotFound(f"no sale {sale_id}")
         sale = events[0]
@@ -31,8 +33,8 @@ def receipt_for_sale(kiosk: Any, sale_id: str) -> Receipt:
     if cash:
         tenders.append(Tender("现金", sale.data["cash_given"]))
     return Receipt(
-        store_name=kiosk.who.store_id,
-        sale_no=sale_id,
+        store_name=store_name(kiosk.docs) or kiosk.who.store_id,
+        sale_no=ledger.txn_number(sale),
         time=local_time(sale.ts),
         lines=tuple(ReceiptLine(line["name"], line["qty"], line["price"], line["net"], discount=line["gross"] - line["net"])
                     for line in lines),
@@ -47,4 +49,10 @@ def receipt_for_sale(kiosk: Any, sale_id: str) -> Receipt:
         points_earned=sum(line["earned"] for line in lines) if sale.member_id else None,
         points_balance=balances.points if balances else None,
         stored_value_balance=balances.stored_value if balances else None,
+        qr_payload=member_payload(sale.member_id) if sale.member_id else None,
     )
+
+
+def store_name(docs: Any) -> str | None:
+    """The shop's name from the settings document the operator pushes."""
+    return next((row["store_name"] for row in docs.table(SETTINGS_TABLE).all() if row.get("store_name")), None)

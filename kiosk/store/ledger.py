@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from core.errors import NotFound
 from core.events import Event, EventDraft
 from core.ledger import Balances, apply, apply_stock, check_deltas
 from kiosk.ids import new_event_id
@@ -124,3 +126,24 @@ def all_events(conn: sqlite3.Connection, batch: int = 10_000) -> Iterable[tuple[
     while rows := cur.fetchmany(batch):
         for r in rows:
             yield r[0], _event(r[1:11]), r[11], row_crc(r[1:11])
+
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def txn_number(event: Event) -> str:
+    """The short number printed on receipts and typed at the counter: KIOSK-SEQ of a transaction's first event."""
+    return f"{event.kiosk_id}-{event.seq}"
+
+
+def resolve_txn(conn: sqlite3.Connection, ref: str) -> str:
+    """The transaction id for its UUID or for the KIOSK-SEQ number printed on the receipt."""
+    ref = ref.strip()
+    if _UUID.match(ref):
+        return ref
+    kiosk_id, _, seq = ref.rpartition("-")
+    if kiosk_id and seq.isdigit():
+        row = conn.execute("SELECT txn FROM events WHERE kiosk_id = ? AND seq = ?", (kiosk_id, int(seq))).fetchone()
+        if row:
+            return row[0]
+    raise NotFound(f"no sale numbered {ref}; use the 单号 printed on the receipt")
