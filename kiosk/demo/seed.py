@@ -6,8 +6,11 @@ import datetime as dt
 from kiosk.app import Kiosk
 from kiosk.demo.pricing import seed_pricing
 from kiosk.services.members import Registration
+from kiosk.services.receipts import SETTINGS_TABLE
 from kiosk.services.topup import top_up
+from kiosk.store.documents import replace_table
 
+DEMO_STORE_NAME = "鲜果超市 Fresh Mart"
 # (phone, name, birthday, card UID, payment PIN, opening stored value in fen)
 DEMO_MEMBERS = [
     ("13800138000", "张伟", dt.date(1988, 3, 14), "04A1B2C3", "123456", 50_000),
@@ -36,4 +39,5 @@ def seed(kiosk: Kiosk) -> bool:
     for staff_no, name, role, pin, card in DEMO_STAFF:
         kiosk.staff.add(staff_no, name, role, pin, card)
     seed_pricing(kiosk)
+    replace_table(kiosk.docs, SETTINGS_TABLE, [{"store_name": DEMO_STORE_NAME}])
     return True
