@@ -220,7 +220,7 @@ class KioskApp(App):
 
         if self.kiosk.staff.is_staff_card(uid):
             return None
-        return load_member(self.kiosk, lambda: self.kiosk.members.by_card(uid))
+        return load_member(self.kiosk, self.sales, lambda: self.kiosk.members.by_card(uid))
 
     def _card_tapped(self, uid: str, arrived: float, found: Any) -> None:
         """A staff card opens staff mode; a member's card shows the member, loaded already."""

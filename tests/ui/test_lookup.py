@@ -75,3 +75,23 @@ def test_timeout_clears_every_trace_of_the_customer(make_ui, kiosk, member):
     member_screen = ui.app.root.ids.screens.get_screen("member")
     assert member_screen is not shown and member_screen.member is None and not member_screen.purchases  # a fresh, empty copy
     ui.shot("after_timeout")
+
+
+def test_lookup_shows_tier_progress_and_expiring_points(make_ui, kiosk, clock):
+    from core.events import POINTS_ADJUSTED, EventDraft
+    from kiosk.demo.seed import DEMO_MEMBERS, seed
+    from kiosk.ui.main import demo_settings
+
+    seed(kiosk)
+    _phone, name, _b, card, _pin, _sv = DEMO_MEMBERS[0]
+    member = kiosk.members.by_card(card).member.member_id
+    clock.advance(-365 * 86_400_000)  # points earned last year expire at the end of this one
+    kiosk.members.commit([EventDraft(POINTS_ADJUSTED, member, {"reason": "test"}, {"points": 1200})])
+    clock.advance(365 * 86_400_000)
+    ui = make_ui(kiosk, **demo_settings())
+    ui.tap_demo(f"{name} 的卡")
+    ui.until(lambda: ui.screen.name == "member" and ui.screen.member is not None, "the member screen")
+    ui.settle()
+    assert ui.shows("普通（再消费 ¥1000.00 升级银卡）")
+    assert ui.shows("1,200（1200 分将于 2026-12-31 过期）"), ui.texts()
+    ui.shot("tier_and_expiry")

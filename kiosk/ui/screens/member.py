@@ -2,17 +2,29 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from kivy.properties import ListProperty, ObjectProperty
 
 from core import events as ev
+from core.errors import KioskError
 from core.members import mask_phone
 from core.money import format_fen
+from core.rules import LIFETIME
 from kiosk.services.members import MemberView
+from kiosk.services.points import expiring
 from kiosk.ui.screens.base import KioskScreen
 
 RECENT_SALES = 5
+
+
+class Loaded(NamedTuple):
+    """Everything the member screen shows, read in one trip off the UI thread."""
+
+    view: MemberView
+    purchases: list[tuple[str, str, int]]  # (day, items, amount) of the last sales, newest first
+    expiring: tuple[int, dt.date | None]  # points that expire, and when
+    next_tier: tuple[str, int] | None  # the next tier and the spend still needed, None at the top or on rolling spend
 
 
 class MemberScreen(KioskScreen):
@@ -20,22 +32,24 @@ class MemberScreen(KioskScreen):
 
     member = ObjectProperty(None, allownone=True)
     purchases = ListProperty([])  # (date, items, amount) of the last sales, newest first
+    _loaded: Loaded | None = None
 
     def enter(self, loaded: tuple | None = None, member: MemberView | None = None, error: BaseException | None = None,
               arrived: float | None = None, **_: Any) -> None:
         """Show a member already loaded (card tap), reload one (fresh balances), or say why the card found nobody."""
         super().enter()
-        self.member, self.purchases = None, []
+        self.member, self.purchases, self._loaded = None, [], None
         if error is not None:
             self.show_error(error)
         elif loaded is not None:
             self._show(loaded, arrived)
         elif member is not None:
             member_id = member.member.member_id
-            self.call(lambda: load_member(self.kiosk, lambda: self.kiosk.members.get(member_id)), self._show)
+            self.call(lambda: load_member(self.kiosk, self.app.sales, lambda: self.kiosk.members.get(member_id)), self._show)
 
-    def _show(self, loaded: tuple[MemberView, list], arrived: float | None = None) -> None:
-        self.member, self.purchases = loaded
+    def _show(self, loaded: Loaded, arrived: float | None = None) -> None:
+        self._loaded = loaded
+        self.member, self.purchases = loaded.view, loaded.purchases
         if arrived is not None:
             self.app.metrics.after_next_frame("tap_to_member", arrived)
 
@@ -75,23 +89,40 @@ class MemberScreen(KioskScreen):
         return [
             (t("member.phone"), mask_phone(view.member.phone)),
             (t("member.number"), view.member.member_id),
-            (t("member.tier"), b.tier),
-            (t("member.points"), f"{b.points:,}"),
+            (t("member.tier"), self._tier_text(b.tier)),
+            (t("member.points"), self._points_text(b.points)),
             (t("member.stored_value"), format_fen(b.stored_value)),
             (t("member.visits"), visits),
             (t("member.lifetime"), format_fen(b.lifetime_spend)),
         ]
+
+    def _tier_text(self, tier: str) -> str:
+        nxt = self._loaded.next_tier if self._loaded else None
+        return self.app.t("member.tier_next", tier=tier, next=nxt[0], spend=format_fen(nxt[1])) if nxt else tier
+
+    def _points_text(self, points: int) -> str:
+        soon, when = self._loaded.expiring if self._loaded else (0, None)
+        return self.app.t("member.points_expiring", points=f"{points:,}", soon=soon, day=when) if soon else f"{points:,}"
 
     def checkout(self) -> None:
         """Start a checkout already identified as this member."""
         self.app.go("checkout", member=self.member)
 
 
-def load_member(kiosk: Any, find: Callable[[], MemberView]) -> tuple[MemberView, list[tuple[str, str, int]]]:
-    """Worker thread: the member `find` returns and their recent sales, read together."""
+def load_member(kiosk: Any, sales: Any, find: Callable[[], MemberView]) -> Loaded:
+    """Worker thread: the member `find` returns, recent sales, expiring points and the way to the next tier."""
     view = find()
-    sales = [e for e in kiosk.members.history(view.member.member_id, limit=50) if e.type == ev.SALE_COMPLETED]
-    return view, [_purchase(e) for e in sales[:RECENT_SALES]]
+    member_id, spend = view.member.member_id, view.balances.lifetime_spend
+    sales_events = [e for e in kiosk.members.history(member_id, limit=50) if e.type == ev.SALE_COMPLETED]
+    purchases = [_purchase(e) for e in sales_events[:RECENT_SALES]]
+    try:
+        rules = sales.docs.current()[0]
+        soon = expiring(kiosk, member_id)
+    except (KioskError, OSError):  # no rulebook loaded yet: the balances still show, without expiry or progress
+        return Loaded(view, purchases, (0, None), None)
+    above = [t for t in rules.tiers.levels if t.threshold > spend]
+    next_tier = (above[0].name, above[0].threshold - spend) if above and rules.tiers.basis == LIFETIME else None
+    return Loaded(view, purchases, soon, next_tier)
 
 
 def _purchase(event: ev.Event) -> tuple[str, str, int]:
