@@ -16,6 +16,7 @@ from kivy.factory import Factory
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 
+from core.barcodes import classify
 from kiosk.services.sales import SalesService
 from kiosk.ui import i18n, theme
 from kiosk.ui import widgets  # noqa: F401  (registers Keypad, DatePicker, SurnamePicker for the kv files)
@@ -23,6 +24,7 @@ from kiosk.ui.boot import PROCESS_T0
 from kiosk.ui.demo_panel import DemoPanel  # noqa: F401  (registers the class app.kv names)
 from kiosk.ui.devices import DeviceBridge
 from kiosk.ui.metrics import Metrics
+from kiosk.ui.screens.member import load_member
 from kiosk.ui.tasks import Tasks
 
 log = logging.getLogger(__name__)
@@ -216,8 +218,6 @@ class KioskApp(App):
 
     def _identify(self, uid: str) -> Any:
         """Worker thread: None for a staff card, else the member and their recent sales, in one trip off the UI."""
-        from kiosk.ui.screens.member import load_member
-
         if self.kiosk.staff.is_staff_card(uid):
             return None
         return load_member(self.kiosk, self.sales, lambda: self.kiosk.members.by_card(uid))
@@ -243,6 +243,13 @@ class KioskApp(App):
             self.tasks.run(
                 lambda: self._identify(event.uid),
                 lambda found: self._card_tapped(event.uid, arrived, found),
+                lambda error: self.go("member", error=error),
+            )
+        elif kind == "Scanned" and event.kind == "member":
+            member_id = classify(event.code).payload_id
+            self.tasks.run(
+                lambda: load_member(self.kiosk, self.sales, lambda: self.kiosk.members.get(member_id)),
+                lambda found: self.go("member", loaded=found, arrived=arrived),
                 lambda error: self.go("member", error=error),
             )
         elif kind == "Scanned" and event.kind == "product":

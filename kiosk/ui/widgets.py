@@ -8,6 +8,7 @@ from typing import Any
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
+from kivy.uix.image import Image
 
 # The most common Chinese surnames (about 40% of the population); rarer ones are completed by staff later.
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗"
@@ -52,6 +53,29 @@ class DatePicker(BoxLayout):
             day = (day - 1 + step) % calendar.monthrange(year, month)[1] + 1
         day = min(day, calendar.monthrange(year, month)[1])
         self.date = min(dt.date(max(year, self.latest.year - 120), month, day), self.latest)
+
+
+class QrCode(Image):
+    """A QR code drawn from `data` (the member e-card): a phone camera or our scanner reads it off the screen."""
+
+    data = StringProperty("")
+
+    def on_data(self, _instance: Any, data: str) -> None:
+        """Render the code into a texture (a few ms for a member payload)."""
+        if not data:
+            self.texture = None
+            return
+        import io
+
+        import qrcode
+        from kivy.core.image import Image as CoreImage
+
+        buffer = io.BytesIO()
+        qrcode.make(data, border=2).save(buffer, format="PNG")
+        buffer.seek(0)
+        texture = CoreImage(buffer, ext="png").texture
+        texture.mag_filter = "nearest"  # keep the modules sharp when scaled up
+        self.texture = texture
 
 
 class SurnamePicker(BoxLayout):

@@ -84,10 +84,13 @@ class CheckoutScreen(KioskScreen):
             self.app.metrics.after_next_frame("scan_to_line", arrived)
 
     def on_device(self, event: Any, arrived: float) -> bool:
-        """Scans add products or coupons; a member card re-prices the basket at member prices."""
+        """Scans add products or coupons; a member card or e-card QR re-prices the basket at member prices."""
         kind = type(event).__name__
         if kind == "Scanned" and event.kind == "coupon":
             self.add_coupon(classify(event.code).payload_id)
+        elif kind == "Scanned" and event.kind == "member":
+            member_id = classify(event.code).payload_id
+            self.call(lambda: self.kiosk.members.get(member_id), self._identified)
         elif kind == "Scanned":
             self.scan(event.code, arrived)
         elif kind == "CardTapped":

@@ -7,6 +7,7 @@ from typing import Any, Callable, NamedTuple
 from kivy.properties import ListProperty, ObjectProperty
 
 from core import events as ev
+from core.barcodes import member_payload
 from core.errors import KioskError
 from core.members import mask_phone
 from core.money import format_fen
@@ -103,6 +104,11 @@ class MemberScreen(KioskScreen):
     def _points_text(self, points: int) -> str:
         soon, when = self._loaded.expiring if self._loaded else (0, None)
         return self.app.t("member.points_expiring", points=f"{points:,}", soon=soon, day=when) if soon else f"{points:,}"
+
+    @staticmethod
+    def ecard(view: MemberView | None) -> str:
+        """The member's e-card QR payload: scanned at checkout it identifies them like their card."""
+        return member_payload(view.member.member_id) if view else ""
 
     def checkout(self) -> None:
         """Start a checkout already identified as this member."""
