@@ -50,7 +50,7 @@ def child(data_dir: Path, rounds: int) -> None:
     step_until("start", 1)
     first_frame = time.monotonic()
     reader, scanner = app.devices.simulator("card"), app.devices.simulator("scanner")
-    codes = [code for _label, code in demo_settings()["demo_products"]]
+    codes = [code for _label, code in demo_settings()["demo_products"] if code.isdigit()]  # products, not coupons
     for n in range(rounds):
         threading.Thread(target=reader.tap, args=(DEMO_MEMBERS[n % 2][3],)).start()
         step_until("tap_to_member", n + 1)

@@ -82,6 +82,10 @@ class KioskApp(App):
         """Translated text; kv passes app.lang as an extra argument so the text follows a language switch."""
         return i18n.translate(self.lang, key, **fmt)
 
+    def t_other(self, key: str, *_bind: Any) -> str:
+        """The text in the language not on show: the attract screen greets in both before anyone chooses."""
+        return i18n.translate(i18n.other(self.lang), key)
+
     def c(self, name: str, *_bind: Any) -> tuple[float, float, float, float]:
         """A theme colour; kv passes app.high_contrast so colours follow the contrast switch."""
         return theme.colour(name, self.high_contrast)
@@ -100,7 +104,7 @@ class KioskApp(App):
 
     def toggle_lang(self) -> None:
         """Switch between Chinese and English."""
-        self.lang = i18n.LANGS[(i18n.LANGS.index(self.lang) + 1) % len(i18n.LANGS)]
+        self.lang = i18n.other(self.lang)
 
     # -- lifecycle --------------------------------------------------------------------------------------------
     def build(self) -> Any:
@@ -205,6 +209,7 @@ class KioskApp(App):
         """Back to the attract screen with no trace of the last customer or cashier: their screens are discarded."""
         self.tasks.forget()
         self.staff = None
+        self.lang, self.large_type, self.high_contrast = i18n.DEFAULT_LANG, False, False  # the next customer's defaults
         self.go(HOME)
         manager = self.root.ids.screens
         for screen in [s for s in manager.screens if s.name != HOME]:

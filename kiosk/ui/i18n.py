@@ -40,6 +40,11 @@ def catalog(lang: str) -> dict[str, str]:
     return json.loads((_LOCALE / f"{lang}.json").read_text(encoding="utf-8"))
 
 
+def other(lang: str) -> str:
+    """The next language in LANGS (the switch button's target)."""
+    return LANGS[(LANGS.index(lang) + 1) % len(LANGS)]
+
+
 def translate(lang: str, key: str, **fmt: object) -> str:
     """The message for `key` in `lang` (English, then the key itself, when missing), formatted with `fmt`."""
     text = catalog(lang).get(key) or catalog("en").get(key) or key

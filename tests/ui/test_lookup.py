@@ -67,12 +67,15 @@ def test_timeout_clears_every_trace_of_the_customer(make_ui, kiosk, member):
     ui.until(lambda: ui.screen.name == "member" and ui.screen.member is not None, "the member screen")
     ui.settle()
     assert ui.shows("138****8000")
+    ui.tap_text("English")
+    ui.tap_text("A+")
     shown = ui.screen
     ui.until(lambda: ui.screen.name == "attract", "the inactivity timeout", bound=5)
     ui.step(2)
     everything = [getattr(w, "text", "") for w in _walk(ui.app.root)]
     assert not any("138****8000" in t or "张伟" in t or "¥500.00" in t for t in everything if t != "张伟的卡")
     member_screen = ui.app.root.ids.screens.get_screen("member")
+    assert ui.app.lang == "zh_CN" and not ui.app.large_type  # the next customer starts from the defaults
     assert member_screen is not shown and member_screen.member is None and not member_screen.purchases  # a fresh, empty copy
     ui.shot("after_timeout")
 

@@ -15,10 +15,10 @@ def buttons(ui):
 def test_attract_screen_in_chinese_then_english(make_ui, kiosk):
     ui = make_ui(kiosk, store_name="鲜果超市 Fresh Mart")
     assert ui.screen.name == "attract"
-    assert ui.shows("请刷卡") and ui.shows("鲜果超市 Fresh Mart")
+    assert ui.shows("请刷卡") and ui.shows("Tap your card") and ui.shows("鲜果超市 Fresh Mart")
     ui.shot("attract_zh")
     ui.tap_text("English")
-    assert ui.shows("Tap your card") and not ui.shows("请刷卡")
+    assert ui.shows("Tap your card") and ui.shows("Join") and not ui.shows("注册会员")
     ui.shot("attract_en")
     ui.tap_text("中文")
     assert ui.shows("请刷卡")
