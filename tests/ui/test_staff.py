@@ -74,13 +74,13 @@ def test_manager_tops_up_refunds_a_line_and_clocks_in(make_ui, shop):
 
 
 def test_cashier_cannot_refund_and_is_logged_out_when_idle(make_ui, shop):
-    ui = make_ui(shop, staff_idle_seconds=0.5, **demo_settings())
+    ui = make_ui(shop, staff_idle_seconds=2, **demo_settings())
     ui.tap_demo(CASHIER_CARD)
     ui.until(lambda: ui.screen.name == "staff_home", "the staff home")
     assert ui.widget("refund").disabled and ui.widget("close_kiosk").disabled
     ui.tap("refund")
     assert ui.screen.name == "staff_home"
-    ui.until(lambda: ui.screen.name == "attract", "the staff auto-logout", bound=5)
+    ui.until(lambda: ui.screen.name == "attract", "the staff auto-logout", bound=8)
     assert ui.app.staff is None
 
 
