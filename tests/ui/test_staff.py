@@ -125,3 +125,16 @@ def test_assisted_checkout_with_manual_entry_quantity_and_cash(make_ui, shop):
     assert ui.screen.name == "receipt", ui.screen.message
     assert ui.shows("找零 ¥8.00")
     ui.shot("3_change")
+
+
+def test_only_a_manager_can_close_the_kiosk(make_ui, shop, monkeypatch):
+    from kivy.core.window import Window
+
+    ui = make_ui(shop, **demo_settings())
+    stopped = []
+    monkeypatch.setattr(ui.app, "stop", lambda *a: stopped.append(True))
+    assert Window.dispatch("on_request_close") is True  # no one logged in: the window stays
+    ui.tap_demo(MANAGER_CARD)
+    ui.until(lambda: ui.screen.name == "staff_home", "the staff home")
+    ui.tap("close_kiosk")
+    assert stopped and not Window.dispatch("on_request_close")  # now the window may close
