@@ -138,3 +138,41 @@ def test_only_a_manager_can_close_the_kiosk(make_ui, shop, monkeypatch):
     ui.until(lambda: ui.screen.name == "staff_home", "the staff home")
     ui.tap("close_kiosk")
     assert stopped and not Window.dispatch("on_request_close")  # now the window may close
+
+
+def test_cashier_sells_a_punch_card_and_the_member_uses_a_visit(make_ui, shop):
+    ui = make_ui(shop, **demo_settings())
+    ui.tap_demo(CASHIER_CARD)
+    ui.until(lambda: ui.screen.name == "staff_home", "the staff home")
+    ui.tap("checkout")
+    ui.tap_demo(f"{ZHANG[1]} 的卡")  # identifies the buyer
+    ui.settle()
+    ui.tap_text("洗车10次卡")
+    ui.settle()
+    assert ui.shows("洗车10次卡 × 1") and ui.shows("应付 ¥270.00"), "|".join(ui.texts())  # 9折 in the demo rules
+    ui.tap("pay")
+    ui.tap("cash")
+    ui.type_digits("pin_pad", "300")
+    ui.tap("confirm")
+    ui.settle()
+    assert ui.screen.name == "receipt", ui.screen.message
+    assert ui.shows("找零 ¥30.00")
+    assert shop.members.by_card(ZHANG[3]).balances.visits == {"WASH-10": 10}
+
+    ui.tap("done")  # logs the cashier out; now the member checks out a wash alone
+    ui.tap_demo(f"{ZHANG[1]} 的卡")
+    ui.until(lambda: ui.screen.name == "member" and ui.screen.member is not None, "the member screen")
+    assert ui.shows("WASH-10 × 10")
+    ui.tap("checkout")
+    ui.settle()
+    ui.tap_text("洗车服务")
+    ui.settle()
+    assert ui.shows("应付 ¥0.00"), "|".join(ui.texts())
+    ui.tap("pay")
+    ui.settle()
+    ui.tap("confirm")
+    ui.settle()
+    assert ui.screen.name == "receipt", ui.screen.message
+    assert ui.shows("计次卡  ¥35.00")
+    assert shop.members.by_card(ZHANG[3]).balances.visits == {"WASH-10": 9}
+    ui.shot("visit_used")

@@ -43,9 +43,13 @@ class CheckoutScreen(KioskScreen):
         return self.app.sales
 
     def _load_catalog(self, staff: bool) -> list[tuple[str, str]]:
-        """Worker thread: products to pick by touch; customers get the few without a barcode, staff every one."""
+        """Worker thread: products to pick by touch; customers get the few without a barcode, staff every one
+        and the punch cards (计次卡) they sell."""
         products = self.sales.catalog().values()
-        return [(p.sku, p.name) for p in products if staff or not p.barcode][: None if staff else FAVOURITES]
+        if not staff:
+            return [(p.sku, p.name) for p in products if not p.barcode][:FAVOURITES]
+        packs = self.rules().punch_cards.values()
+        return [(p.sku, p.name) for p in products] + [(pack.id, pack.name) for pack in packs]
 
     def scan(self, code: str, arrived: float | None = None) -> None:
         """A product barcode: one more of that product, re-priced (an unknown code is refused, basket unchanged)."""

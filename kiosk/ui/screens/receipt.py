@@ -37,7 +37,7 @@ class ReceiptScreen(KioskScreen):
         if r.member_no:
             rows.append(t("receipt.balances", earned=r.points_earned, points=r.points_balance,
                           stored_value=format_fen(r.stored_value_balance or 0), tier=r.tier))
-        rows.append(t("receipt.printing", sale=self._sale.sale_id[:8]))
+        rows.append(t("receipt.printing", sale=self._sale.sale_id[-8:]))
         self.text = "\n".join(rows)
 
 
