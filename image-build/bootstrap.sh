@@ -15,6 +15,7 @@ TEST_PACKAGES=(
   pcscd vsmartcard-vpcd                              # a real PC/SC stack with the virtual reader
   mosquitto                                          # MQTT broker for sync tests
   xvfb                                               # a virtual screen for the UI tests
+  systemd                                            # systemd-analyze verify for the units
 )
 
 bootstrap() {

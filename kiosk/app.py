@@ -5,12 +5,14 @@ import os
 import socket
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
 from tinydb import TinyDB
 
 from kiosk.services.members import MemberService
+from kiosk.services.sales import SalesService
 from kiosk.services.staff import StaffService
 from kiosk.store.db import LEDGER_FILE, Database
 from kiosk.store.documents import open_documents
@@ -68,6 +70,11 @@ class Kiosk:
             raise
         who = _identity(db, kiosk_id, store_id)
         return cls(data_dir, db, docs, who, clock, MemberService(db, who, clock), StaffService(db, who, clock), lock_fd)
+
+    @cached_property
+    def sales(self) -> SalesService:
+        """Checkout and refunds; one per kiosk because it caches the parsed rulebook and catalog between scans."""
+        return SalesService(self)
 
     def close(self) -> None:
         """Release the files; the store is durable at every commit, so this only tidies."""

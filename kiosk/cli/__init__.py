@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "kiosk.cli.staff",
     "kiosk.cli.maintenance",
     "kiosk.cli.demo",
+    "kiosk.cli.run",
     "kiosk.cli.devices",
     "kiosk.cli.receipt",
     "kiosk.cli.sales",

@@ -13,6 +13,7 @@ from drivers.base import DeviceConfigError, DriverUnavailable
 from drivers.events import DeviceHealth
 from drivers.factory import build_all
 from kiosk.cli.common import add_command, emit, open_kiosk
+from kiosk.store.documents import replace_table
 
 DEVICES_TABLE = "devices"  # one document: {name: {"type": ..., options...}}
 SETTLE_S = 3.0  # how long a started device may take to find its hardware
@@ -101,8 +102,22 @@ def _devices(args: argparse.Namespace) -> int:
     for what, items in hardware.items():
         lines.append(f"{what}:")
         lines += [f"  {item}" for item in items] or ["  (none)"]
+    all_ok = all(h.state == "ok" for h in health.values())
+    if args.save:
+        _save(args, configs, all_ok)
+        lines.append("saved as this kiosk's device configuration")
     emit(args, payload, "\n".join(lines))
-    return 0 if all(h.state == "ok" for h in health.values()) else 1
+    return 0 if all_ok else 1
+
+
+def _save(args: argparse.Namespace, configs: dict[str, Any], all_ok: bool) -> None:
+    """Keep a configuration only once its devices answered, unless the technician insists (device not yet plugged)."""
+    if args.config is None:
+        raise KioskError("--save needs --config FILE: the configuration to try and keep")
+    if not all_ok and not args.force:
+        raise KioskError("not saved: a device is not ok (see above); fix it, or add --force to save anyway")
+    with open_kiosk(args) as kiosk:
+        replace_table(kiosk.docs, DEVICES_TABLE, [configs])
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -110,3 +125,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = add_command(subparsers, "devices", _devices,
                     "list card readers, scanners and printers seen, and each configured device's health")
     p.add_argument("--config", type=Path, help="try this JSON device configuration instead of the saved one")
+    p.add_argument("--save", action="store_true", help="with --config: keep it as this kiosk's configuration")
+    p.add_argument("--force", action="store_true", help="with --save: keep it even if a device is not ok")

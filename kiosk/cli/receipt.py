@@ -20,24 +20,21 @@ from kiosk.services.receipts import receipt_for_sale
 from kiosk.store.ledger import resolve_txn
 
 
-def receipt_of(kiosk: Any, queue: PrintQueue, sale_id: str) -> Receipt:
-    """The receipt as first queued for the sale, else rebuilt from the committed sale."""
-    jobs = queue.for_sale(sale_id)
-    return jobs[0].receipt if jobs else receipt_for_sale(kiosk, sale_id)
-
-
-def resolve(kiosk: Any, ref: str) -> str:
-    """The sale id for what the person typed: the id, or the 单号 printed on the receipt."""
-    with kiosk.db.reading() as conn:
-        return resolve_txn(conn, ref)
+def receipt_of(kiosk: Any, queue: PrintQueue, ref: str) -> tuple[str, Receipt]:
+    """(sale id, receipt) for what was typed: the receipt as first queued, else rebuilt from the committed sale."""
+    jobs = queue.for_sale(ref)
+    if not jobs:
+        with kiosk.db.reading() as conn:
+            ref = resolve_txn(conn, ref)  # the 单号 printed on the receipt
+        jobs = queue.for_sale(ref)
+    return ref, jobs[0].receipt if jobs else receipt_for_sale(kiosk, ref)
 
 
 def _reprint(args: argparse.Namespace) -> int:
     with open_kiosk(args) as kiosk:
         queue = PrintQueue.in_data_dir(kiosk.data_dir)
         try:
-            sale_id = resolve(kiosk, args.sale)
-            receipt = receipt_of(kiosk, queue, sale_id)
+            sale_id, receipt = receipt_of(kiosk, queue, args.sale)
             job_id = queue.enqueue(sale_id, receipt, wall_clock_ms(), reprint=True)
             printed = _print_now(queue, configured_devices(kiosk.docs), job_id, args.wait) if args.now else None
         finally:
@@ -70,7 +67,7 @@ def _preview(args: argparse.Namespace) -> int:
     with open_kiosk(args) as kiosk:
         queue = PrintQueue.in_data_dir(kiosk.data_dir)
         try:
-            receipt = receipt_of(kiosk, queue, resolve(kiosk, args.sale))
+            _, receipt = receipt_of(kiosk, queue, args.sale)
         finally:
             queue.close()
     path = save_preview(receipt, args.columns, args.out)

@@ -7,7 +7,6 @@ from pathlib import Path
 from core.catalog import parse_catalog
 from core.rules_toml import parse_rules
 from kiosk.cli.common import add_command, emit, open_kiosk
-from kiosk.services.sales import SalesService
 
 
 def _summary(path: str) -> tuple[str, dict]:
@@ -28,7 +27,7 @@ def _check(args: argparse.Namespace) -> int:
 def _load(args: argparse.Namespace) -> int:
     source, counts = _summary(args.file)
     with open_kiosk(args) as kiosk:
-        SalesService(kiosk).load_rules(source)
+        kiosk.sales.load_rules(source)
     emit(args, {"loaded": True, **counts}, f"{args.file}: loaded")
     return 0
 
@@ -37,7 +36,7 @@ def _catalog_load(args: argparse.Namespace) -> int:
     path = Path(args.file)
     products = parse_catalog(path.read_text(encoding="utf-8"), "json" if path.suffix == ".json" else "csv")
     with open_kiosk(args) as kiosk:
-        events = SalesService(kiosk).load_catalog(products)
+        events = kiosk.sales.load_catalog(products)
     moved = sum(len(e.deltas.get("stock", {})) for e in events)
     emit(args, {"products": len(products), "stock_adjusted": moved},
          f"{len(products)} products loaded, stock set for {moved}")

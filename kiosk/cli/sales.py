@@ -11,7 +11,6 @@ from core.quote import Quote
 from core.quote_input import BasketLine, TenderRequest
 from core.rules_toml import parse_rules
 from kiosk.cli.common import add_command, emit, open_kiosk
-from kiosk.services.sales import SalesService
 from kiosk.services.simulate import simulate
 from kiosk.store.ledger import txn_number
 
@@ -53,7 +52,7 @@ def _checkout(args: argparse.Namespace) -> int:
     tender = TenderRequest(points=args.points, stored_value=args.stored_value,
                            cash=parse_yuan(args.cash) if args.cash is not None else None)
     with open_kiosk(args) as kiosk:
-        sale = SalesService(kiosk).checkout(args.member, basket, args.coupon, tender)
+        sale = kiosk.sales.checkout(args.member, basket, args.coupon, tender)
     number = txn_number(sale.events[0])
     emit(args, {"sale_id": sale.sale_id, "sale_no": number, **quote_payload(sale.quote)},
          f"sale {number} ({sale.sale_id})\n{describe(sale.quote)}")
@@ -63,7 +62,7 @@ def _checkout(args: argparse.Namespace) -> int:
 def _refund(args: argparse.Namespace) -> int:
     lines = [n - 1 for n in args.line] if args.line else None
     with open_kiosk(args) as kiosk:
-        [refund, *_] = SalesService(kiosk).refund(args.sale_id, lines)
+        [refund, *_] = kiosk.sales.refund(args.sale_id, lines)
     d = refund.data
     text = (f"refunded lines {', '.join(str(i + 1) for i in d['lines'])} of sale {args.sale_id}: "
             f"cash {format_fen(d['cash'])}, external {format_fen(d['external'])}, "

@@ -5,13 +5,12 @@ from pathlib import Path
 from typing import Any
 
 from core.catalog import parse_catalog
-from kiosk.services.sales import SalesService
 
 HERE = Path(__file__).resolve().parent
 
 
 def seed_pricing(kiosk: Any) -> None:
     """Load kiosk/demo/rules.toml and catalog.csv into the kiosk's documents (stock through the ledger)."""
-    sales = SalesService(kiosk)
+    sales = kiosk.sales
     sales.load_rules((HERE / "rules.toml").read_text(encoding="utf-8"))
     sales.load_catalog(parse_catalog((HERE / "catalog.csv").read_text(encoding="utf-8"), "csv"))

@@ -17,7 +17,6 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 
 from core.barcodes import classify
-from kiosk.services.sales import SalesService
 from kiosk.ui import i18n, theme
 from kiosk.ui import widgets  # noqa: F401  (registers Keypad, DatePicker, SurnamePicker for the kv files)
 from kiosk.ui.boot import PROCESS_T0
@@ -68,7 +67,7 @@ class KioskApp(App):
         self.store_name = settings.store_name
         self.title = settings.store_name
         self.tasks = Tasks()
-        self.sales = SalesService(kiosk)  # holds the parsed rulebook and catalog between scans
+        self.sales = kiosk.sales
         self.metrics = Metrics()
         self.devices = DeviceBridge(self.on_device_event)
         self.health: dict[str, Any] = {}

@@ -86,4 +86,4 @@ def test_committed_sale_prints_and_previews_through_the_cli(cli, loopback, tmp_p
     assert out.stat().st_size > 5000
     assert cli("receipt", "reprint", sale.sale_id, "--now", "--json").json()["printed"] is True
     [job] = loopback.wait_jobs(1)
-    assert sale.sale_id[:32].encode() in job and "应付".encode("gb18030") in job and "找零".encode("gb18030") in job
+    assert f"{sale.events[0].kiosk_id}-{sale.events[0].seq}".encode() in job and "应付".encode("gb18030") in job and "找零".encode("gb18030") in job

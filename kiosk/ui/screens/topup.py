@@ -6,8 +6,9 @@ from typing import Any
 from kivy.properties import NumericProperty, ObjectProperty, StringProperty
 
 from core.money import format_fen
-from core.points import topup_bracket, topup_drafts
+from core.points import topup_bracket
 from kiosk.services.members import MemberView
+from kiosk.services.topup import top_up
 from kiosk.ui.screens.base import KioskScreen
 
 
@@ -64,9 +65,8 @@ class TopupScreen(KioskScreen):
         self.call(lambda: self._commit(member_id, amount, rules), self._committed)
 
     def _commit(self, member_id: str, amount: int, rules: Any) -> MemberView:
-        """Worker thread: the top-up and its bracket bonus, as core computes them, in one commit."""
-        # kiosk.services.topup.top_up does not apply brackets yet; this belongs there once it does.
-        self.kiosk.members.commit(topup_drafts(member_id, amount, rules))
+        """Worker thread: the top-up and its bracket bonus in one commit, with the service's limits."""
+        top_up(self.kiosk.members, member_id, amount, rules)
         return self.kiosk.members.get(member_id)
 
     def _committed(self, view: MemberView) -> None:

@@ -1,0 +1,42 @@
+"""`memberkiosk kiosk`: the production kiosk (what systemd starts), and the shop settings it shows."""
+from __future__ import annotations
+
+import argparse
+
+from kiosk.cli.common import add_command, emit, open_kiosk
+from kiosk.cli.devices import configured_devices
+from kiosk.services.receipts import SETTINGS_TABLE, store_name
+from kiosk.store.documents import replace_table
+
+def _kiosk(args: argparse.Namespace) -> int:
+    from kiosk.ui.main import run  # Kivy only when the UI really starts
+
+    with open_kiosk(args) as kiosk:
+        run(
+            kiosk,
+            fullscreen=not args.windowed,
+            store_name=store_name(kiosk.docs) or kiosk.who.store_id,
+            devices=configured_devices(kiosk.docs),
+            idle_seconds=args.idle_seconds,
+        )
+    return 0
+
+
+def _settings(args: argparse.Namespace) -> int:
+    with open_kiosk(args) as kiosk:
+        rows = kiosk.docs.table(SETTINGS_TABLE).all()
+        settings = dict(rows[0]) if rows else {}
+        if args.store_name is not None:
+            settings["store_name"] = args.store_name.strip()
+            replace_table(kiosk.docs, SETTINGS_TABLE, [settings])
+    emit(args, settings, "\n".join(f"{k}: {v}" for k, v in settings.items()) or "no settings yet")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `kiosk` and `settings`."""
+    p = add_command(subparsers, "kiosk", _kiosk, "run the kiosk UI full screen with the configured devices")
+    p.add_argument("--windowed", action="store_true", help="a window instead of full screen (for a technician)")
+    p.add_argument("--idle-seconds", type=float, default=60.0, help="return to the start screen after this idle time")
+    p = add_command(subparsers, "settings", _settings, "show or change the shop settings the kiosk shows")
+    p.add_argument("--store-name", help="the shop's name on screen and receipts")
