@@ -122,6 +122,12 @@ class Redemption:
         g = gcd(self.points, self.value)
         return self.points // g, self.value // g
 
+    def max_points(self, balance: int, due: int) -> int:
+        """The most points a member holding `balance` may redeem on an order with `due` fen left (0 if under the minimum)."""
+        step_points, step_fen = self.step
+        most = min(balance // step_points, due * self.max_share_percent // 100 // step_fen) * step_points
+        return most if most >= self.min_points else 0
+
 
 @dataclass(frozen=True)
 class TopupBracket:

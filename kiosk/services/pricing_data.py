@@ -79,7 +79,10 @@ class PricingDocs:
 
     def current(self) -> tuple[Rules, dict[str, Product], dict[str, str]]:
         """(rulebook, catalog by SKU, SKU by barcode), re-read only when the documents file was replaced."""
-        st = os.stat(self.path)
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            raise NotFound("no rules loaded: run 'memberkiosk rules load rules.toml'") from None
         key = (st.st_ino, st.st_mtime_ns, st.st_size)
         if key != self._key or self._rules is None or self._products is None:
             self._rules, self._products = load_rules(self.docs), load_products(self.docs)

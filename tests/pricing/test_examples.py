@@ -5,6 +5,7 @@ import datetime as dt
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from core.errors import (
     AlreadyRefunded,
@@ -177,3 +178,19 @@ def test_specific_errors(pricer, basket, m, tender, coupons, error):
 def test_guest_pays_list_price_and_earns_nothing(pricer):
     q = run(pricer, [L("NUTS")], None)
     assert q.total("net") == 9999 and q.total("earned") == 0 and q.drafts[0].deltas == {"stock": {"NUTS": -1}}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 20_000), st.lists(st.sampled_from(["NUTS", "TEA-500", "MILK-1L", "CHIPS"]), min_size=1, max_size=4))
+def test_max_points_is_exactly_what_a_quote_accepts(balance, skus):
+    from core.pricing import price_basket
+    from core.quote import preview
+
+    basket, m = [L(s) for s in dict.fromkeys(skus)], member(points=balance)
+    due = preview(basket, m, RULES, CATALOG, [], TenderRequest(), MONDAY).due
+    most = RULES.redemption.max_points(balance, due)
+    if most:
+        assert run(price_basket, basket, m, TenderRequest(points=most)).total("points_used") == most
+    more = max(most, RULES.redemption.min_points) + RULES.redemption.step[0]
+    with pytest.raises((RedemptionRejected, InsufficientBalance)):
+        run(price_basket, basket, m, TenderRequest(points=more))

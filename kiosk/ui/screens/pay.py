@@ -37,10 +37,9 @@ class PayScreen(KioskScreen):
             self.call(lambda: self.rules().redemption, self._set_cap)
 
     def _set_cap(self, redemption: Any) -> None:
-        step_points, step_fen = redemption.step
-        steps = min(self.member.balances.points // step_points, self.due * redemption.max_share_percent // 100 // step_fen)
+        step_points = redemption.step[0]
         self.points_step = step_points * max(1, 100 // step_points)
-        self.max_points = steps * step_points // self.points_step * self.points_step
+        self.max_points = redemption.max_points(self.member.balances.points, self.due) // self.points_step * self.points_step
         if self.max_points < redemption.min_points:
             self.max_points = 0
         self._rate = (redemption.points, redemption.value)
