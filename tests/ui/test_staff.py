@@ -6,7 +6,6 @@ import pytest
 from core.events import SALE_REFUNDED
 from core.quote_input import BasketLine, TenderRequest
 from kiosk.demo.seed import DEMO_MEMBERS, DEMO_STAFF, seed
-from kiosk.services.sales import SalesService
 from kiosk.ui.main import demo_settings
 
 MANAGER_CARD = f"{DEMO_STAFF[0][1]} 员工卡"
@@ -22,7 +21,7 @@ def shop(kiosk):
 
 def test_manager_tops_up_refunds_a_line_and_clocks_in(make_ui, shop):
     zhang = shop.members.by_card(ZHANG[3]).member.member_id
-    sale = SalesService(shop).checkout(
+    sale = shop.sales.checkout(
         zhang, [BasketLine("TEA-500"), BasketLine("MILK-1L"), BasketLine("APPLE-1KG")], tender=TenderRequest(stored_value=True)
     )
     ui = make_ui(shop, **demo_settings())
@@ -51,6 +50,7 @@ def test_manager_tops_up_refunds_a_line_and_clocks_in(make_ui, shop):
     ui.settle()
     ui.tap_text("鲜牛奶 1L × 1  ¥12.80")
     assert ui.shows("商品金额 ¥12.80") and ui.shows("退回储值 ¥12.80")
+    assert ui.shows(f"单号 {sale.events[0].kiosk_id}-{sale.events[0].seq}：")  # the number printed on the receipt
     ui.shot("4_refund_preview")
     ui.tap("confirm")
     ui.settle()

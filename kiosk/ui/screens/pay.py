@@ -97,7 +97,7 @@ class PayScreen(KioskScreen):
             self.app.devices.print_receipt(sale.sale_id, receipt)
             return sale, receipt
 
-        self.call(work, lambda done: self.app.go("receipt", sale=done[0], receipt=done[1]))
+        self.call(work, lambda done: self.app.go("receipt", receipt=done[1]))
 
     def pay_at_counter(self) -> None:
         """Nothing is charged here: the customer takes the basket to the cashier."""

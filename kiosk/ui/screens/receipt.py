@@ -14,10 +14,10 @@ class ReceiptScreen(KioskScreen):
 
     text = StringProperty("")
 
-    def enter(self, sale: Any = None, receipt: Any = None, at_counter: int | None = None, **_: Any) -> None:
+    def enter(self, receipt: Any = None, at_counter: int | None = None, **_: Any) -> None:
         """Fill the summary once; the language switch re-renders it."""
         super().enter()
-        self._sale, self._receipt, self._at_counter = sale, receipt, at_counter
+        self._receipt, self._at_counter = receipt, at_counter
         self.render()
 
     def on_kv_post(self, _base: Any) -> None:
@@ -37,7 +37,7 @@ class ReceiptScreen(KioskScreen):
         if r.member_no:
             rows.append(t("receipt.balances", earned=r.points_earned, points=r.points_balance,
                           stored_value=format_fen(r.stored_value_balance or 0), tier=r.tier))
-        rows.append(t("receipt.printing", sale=self._sale.sale_id[-8:]))
+        rows.append(t("receipt.printing", sale=r.sale_no))
         self.text = "\n".join(rows)
 
 

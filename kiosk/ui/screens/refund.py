@@ -9,6 +9,7 @@ from kivy.properties import ListProperty, ObjectProperty, StringProperty
 from core import events as ev
 from core.errors import KioskError
 from core.money import format_fen
+from kiosk.store.ledger import txn_number
 from kiosk.ui.screens.base import KioskScreen
 
 SALES_SHOWN = 5
@@ -19,6 +20,7 @@ class RefundScreen(KioskScreen):
 
     sales_list = ListProperty([])  # committed sale events of the member, newest first
     sale = ObjectProperty(None, allownone=True)  # (sale_id, data, refunded lines)
+    sale_no = StringProperty("")  # the 单号 printed on its receipt
     chosen = ListProperty([])  # line indexes to refund
     done = StringProperty("")
 
@@ -43,8 +45,9 @@ class RefundScreen(KioskScreen):
         self.call(work, lambda found: setattr(self, "sales_list", found))
         return True
 
-    def pick_sale(self, sale_id: str) -> None:
+    def pick_sale(self, sale_id: str, sale_no: str | None = None) -> None:
         """Load the sale with the lines already refunded."""
+        self.sale_no = sale_no or self.sale_no
         self.call(lambda: (sale_id, *self.app.sales.find(sale_id)[1:]), self._picked)
 
     def _picked(self, sale: tuple[str, dict, set]) -> None:
@@ -83,8 +86,9 @@ class RefundScreen(KioskScreen):
         box.clear_widgets()
         if self.sale is None:
             for event in self.sales_list:
-                button = Factory.KQuiet(text=f"{event.data.get('day', '')}  {len(event.data['lines'])} × {format_fen(int(event.deltas.get('lifetime_spend', 0)))}")
-                button.bind(on_release=lambda _b, sale_id=event.id: self.pick_sale(sale_id))
+                button = Factory.KQuiet(text=f"{txn_number(event)}  {event.data.get('day', '')}  {len(event.data['lines'])} × "
+                                        f"{format_fen(int(event.deltas.get('lifetime_spend', 0)))}")
+                button.bind(on_release=lambda _b, e=event: self.pick_sale(e.id, txn_number(e)))
                 box.add_widget(button)
             return
         _sale_id, data, refunded = self.sale
