@@ -33,6 +33,6 @@ def demo_settings(receipt_dir: Path | None = None, store_name: str = "鲜果超�
     cards = tuple((f"{name} 的卡", card) for _phone, name, _b, card, _pin, _sv in DEMO_MEMBERS) + (DEMO_NEW_CARD,)
     cards += tuple((f"{name} 员工卡", card) for _no, name, _role, _pin, card in DEMO_STAFF)
     products = tuple((p.name, p.barcode) for p in catalog.values() if p.barcode)[:5]
-    products += ((f"代金券 {DEMO_COUPON}", coupon_payload(DEMO_COUPON)),)
+    products += (("代金券 ¥10", coupon_payload(DEMO_COUPON)),)
     return {"store_name": store_name, "demo": True, "demo_cards": cards, "demo_products": products,
             "devices": DEMO_DEVICES, "receipt_dir": receipt_dir}
