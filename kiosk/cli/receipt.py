@@ -25,7 +25,7 @@ def receipt_of(kiosk: Any, queue: PrintQueue, ref: str) -> tuple[str, Receipt]:
     jobs = queue.for_sale(ref)
     if not jobs:
         with kiosk.db.reading() as conn:
-            ref = resolve_txn(conn, ref)  # the 单号 printed on the receipt
+            ref = resolve_txn(conn, ref, kiosk.who.kiosk_id)  # the 单号 printed on the receipt
         jobs = queue.for_sale(ref)
     return ref, jobs[0].receipt if jobs else receipt_for_sale(kiosk, ref)
 

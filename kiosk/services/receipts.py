@@ -20,7 +20,7 @@ TENDERS = (("visits_fen", "计次卡"), ("points_fen", "积分抵扣"), ("stored
 def receipt_for_sale(kiosk: Any, sale_id: str) -> Receipt:
     """Everything the printer needs about sale `sale_id`, with the member's balances as committed now."""
     with kiosk.db.reading() as conn:
-        events = ledger.txn_events(conn, ledger.resolve_txn(conn, sale_id))
+        events = ledger.txn_events(conn, ledger.resolve_txn(conn, sale_id, kiosk.who.kiosk_id))
         if not events or events[0].type != SALE_COMPLETED:
             raise NotFound(f"no sale {sale_id}")
         sale = events[0]

@@ -70,7 +70,7 @@ class SalesService:
         """Refund a whole sale or some of its lines (0-based) as one durable transaction."""
         now = self.kiosk.clock()
         with self.kiosk.db.transaction() as conn:
-            sale_id = ledger.resolve_txn(conn, sale_id)
+            sale_id = ledger.resolve_txn(conn, sale_id, self.kiosk.who.kiosk_id)
             member_id, sale, refunded = data.sale(conn, sale_id)
             rules = self.docs.current()[0]
             member = data.member_state(conn, member_id, rules, now) if member_id else None
@@ -102,5 +102,5 @@ class SalesService:
     def find(self, sale_id: str) -> tuple[str | None, dict[str, Any], set[int]]:
         """(member, sale data, refunded lines) of a committed sale."""
         with self.kiosk.db.reading() as conn:
-            return data.sale(conn, ledger.resolve_txn(conn, sale_id))
+            return data.sale(conn, ledger.resolve_txn(conn, sale_id, self.kiosk.who.kiosk_id))
 

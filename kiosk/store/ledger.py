@@ -136,14 +136,14 @@ def txn_number(event: Event) -> str:
     return f"{event.kiosk_id}-{event.seq}"
 
 
-def resolve_txn(conn: sqlite3.Connection, ref: str) -> str:
-    """The transaction id for its UUID or for the KIOSK-SEQ number printed on the receipt."""
+def resolve_txn(conn: sqlite3.Connection, ref: str, this_kiosk: str | None = None) -> str:
+    """The transaction id for its UUID, the KIOSK-SEQ number printed on the receipt, or (on `this_kiosk`) the SEQ alone."""
     ref = ref.strip()
     if _UUID.match(ref):
         return ref
-    kiosk_id, _, seq = ref.rpartition("-")
+    kiosk_id, _, seq = ref.rpartition("-") if "-" in ref else (this_kiosk, "", ref)
     if kiosk_id and seq.isdigit():
-        row = conn.execute("SELECT txn FROM events WHERE kiosk_id = ? AND seq = ?", (kiosk_id, int(seq))).fetchone()
+        row = conn.execute("SELECT txn FROM events WHERE kiosk_id = ? AND seq = ? AND id = txn", (kiosk_id, int(seq))).fetchone()
         if row:
             return row[0]
     raise NotFound(f"no sale numbered {ref}; use the 单号 printed on the receipt")

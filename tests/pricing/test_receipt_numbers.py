@@ -12,9 +12,11 @@ def test_short_sale_number_works_for_preview_and_refund(cli, tmp_path: Path) -> 
     member = cli("members", "add", "--phone", "13800138000", "--consent", "--json").json()["member_id"]
     sale = cli("checkout", "--member", member, "--sku", "TEA-500:2", "--sku", "MILK-1L", "--cash", "50", "--json").json()
     assert sale["sale_no"] == "k9-3"  # registration took seq 1; the sale's first event is seq 3 of kiosk k9
-    png = tmp_path / "r.png"
-    cli("receipt", "preview", sale["sale_no"], str(png))
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for ref in (sale["sale_no"], "3"):  # on its own kiosk the sequence number alone will do
+        png = tmp_path / f"{ref}.png"
+        cli("receipt", "preview", ref, str(png))
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "no sale numbered 4" in cli("receipt", "preview", "4", str(png), check_rc=2).stderr  # not a sale's first event
     refund = cli("refund", sale["sale_no"], "--line", "2", "--json").json()
     assert refund["lines"] == [1] and refund["sale"] == sale["sale_id"]
     assert "no sale numbered k9-999" in cli("refund", "k9-999", check_rc=2).stderr

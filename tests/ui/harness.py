@@ -85,6 +85,10 @@ class UI:
                 return ids[widget_id]
         raise AssertionError(f"no widget with id {widget_id!r} on screen {self.screen.name}")
 
+    def widgets_of(self, kind: str) -> list[Widget]:
+        """Every widget of a class (by name) on the current screen, for widgets a screen builds without an id."""
+        return [w for w in _walk(self.screen) if type(w).__name__ == kind]
+
     def texts(self, within: Widget | None = None) -> list[str]:
         """Every text shown (labels and buttons) on the current screen."""
         return [w.text for w in _walk(within or self.screen) if isinstance(w, Label) and w.text]

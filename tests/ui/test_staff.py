@@ -176,3 +176,34 @@ def test_cashier_sells_a_punch_card_and_the_member_uses_a_visit(make_ui, shop):
     assert ui.shows("计次卡  ¥35.00")
     assert shop.members.by_card(ZHANG[3]).balances.visits == {"WASH-10": 9}
     ui.shot("visit_used")
+
+
+def test_guest_sale_is_found_by_the_number_on_its_receipt_and_refunded(make_ui, shop):
+    sale = shop.sales.checkout(None, [BasketLine("TEA-500"), BasketLine("CHIPS")], tender=TenderRequest(cash=2000))
+    number = sale.events[0].seq
+    ui = make_ui(shop, **demo_settings())
+    ui.tap_demo(MANAGER_CARD)
+    ui.until(lambda: ui.screen.name == "staff_home", "the staff home")
+    ui.tap("refund")
+    ui.settle()
+    assert ui.shows(f"单号 {shop.who.kiosk_id}-")
+    [pad] = ui.widgets_of("Keypad")
+    for digit in "999":
+        ui.tap(pad.ids[f"k{digit}"])
+    ui.shot("0_typed_999")
+    ui.tap_text("查找单号")
+    ui.settle()
+    assert ui.screen.message and "999" in ui.screen.message  # a number that is no sale says so
+    ui.tap(pad.ids["kclear"])
+    for digit in str(number):
+        ui.tap(pad.ids[f"k{digit}"])
+    ui.shot("1_number_typed")
+    ui.tap_text("查找单号")
+    ui.settle()
+    assert ui.shows(f"单号 {shop.who.kiosk_id}-{number}：")
+    ui.tap_text("薯片 × 1  ¥7.50")
+    ui.tap("confirm")
+    ui.settle()
+    ui.shot("2_refunded")
+    assert ui.shows("已退款 1 行")
+    assert shop.sales.find(sale.sale_id)[2] == {1}

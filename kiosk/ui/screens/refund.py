@@ -28,6 +28,7 @@ class RefundScreen(KioskScreen):
         """Managers only; start by asking for the member's card."""
         super().enter()
         self.sales_list, self.sale, self.chosen, self.done = [], None, [], ""
+        self._render()
         try:
             self.app.staff.require("manager")
         except KioskError as exc:
@@ -90,12 +91,29 @@ class RefundScreen(KioskScreen):
                                         f"{format_fen(int(event.deltas.get('lifetime_spend', 0)))}")
                 button.bind(on_release=lambda _b, e=event: self.pick_sale(e.id, txn_number(e)))
                 box.add_widget(button)
+            self._number_entry(box)
             return
         _sale_id, data, refunded = self.sale
         for index, line in enumerate(data["lines"]):
             toggle = Factory.KToggle(text=f"{line['name']} × {line['qty']}  {format_fen(line['net'])}", disabled=index in refunded)
             toggle.bind(on_release=lambda b, i=index: self.toggle_line(i, b.state == "down"))
             box.add_widget(toggle)
+
+
+    def _number_entry(self, box: Any) -> None:
+        """A guest sale has no card to find it by: the staff type the number printed on the receipt."""
+        kiosk_id = self.kiosk.who.kiosk_id
+        prompt = lambda typed: self.app.t("refund.by_number", kiosk=kiosk_id) + typed  # noqa: E731
+        row = Factory.BoxLayout(size_hint_y=None, height=self.app.touch(self.app.large_type), spacing=8)
+        shown = Factory.KLabel(text=prompt(""))
+        find = Factory.KButton(text=self.app.t("refund.find"), disabled=True, size_hint_x=0.45)
+        pad = Factory.Keypad(max_length=9)
+        pad.bind(value=lambda _p, typed: (setattr(shown, "text", prompt(typed)), setattr(find, "disabled", not typed)))
+        find.bind(on_release=lambda _b: self.pick_sale(pad.value, f"{kiosk_id}-{pad.value}"))
+        row.add_widget(shown)
+        row.add_widget(find)
+        box.add_widget(row)
+        box.add_widget(pad)
 
 
 SCREEN = RefundScreen
