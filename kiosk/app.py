@@ -12,6 +12,7 @@ from typing import Callable
 from tinydb import TinyDB
 
 from kiosk.services.members import MemberService
+from kiosk.services.parking import ParkingService
 from kiosk.services.sales import SalesService
 from kiosk.services.staff import StaffService
 from kiosk.store.db import LEDGER_FILE, Database
@@ -70,6 +71,11 @@ class Kiosk:
             raise
         who = _identity(db, kiosk_id, store_id)
         return cls(data_dir, db, docs, who, clock, MemberService(db, who, clock), StaffService(db, who, clock), lock_fd)
+
+    @cached_property
+    def parking(self) -> ParkingService:
+        """Baskets customers take to the counter, called up there by number."""
+        return ParkingService(self.db, self.clock)
 
     @cached_property
     def sales(self) -> SalesService:

@@ -76,4 +76,16 @@ MIGRATIONS: list[str] = [
     CREATE INDEX events_coupon_code ON events (json_extract(data, '$.code'));
     CREATE INDEX events_refunded_sale ON events (json_extract(data, '$.sale'));
     """,
+    # 4: baskets a customer takes to the counter ("pay at the counter"): the cashier calls them up by number.
+    """
+    CREATE TABLE parked (
+        number INTEGER PRIMARY KEY AUTOINCREMENT,
+        member_id TEXT,
+        basket TEXT NOT NULL,
+        coupons TEXT NOT NULL,
+        due INTEGER NOT NULL,
+        parked_at INTEGER NOT NULL,
+        taken_at INTEGER
+    );
+    """,
 ]

@@ -82,3 +82,46 @@ def test_coupon_and_unknown_barcode_say_what_to_do(make_ui, kiosk):
     ui.settle()
     assert ui.shows(f"会员：{DEMO_MEMBERS[1][1]}"), ui.texts()
     ui.shot("5_ecard_identifies")
+
+
+def test_pay_at_the_counter_parks_the_basket_for_the_cashier(make_ui, kiosk):
+    from kiosk.demo.seed import DEMO_STAFF
+
+    seed(kiosk)
+    _phone, name, _b, card, _pin, _sv = DEMO_MEMBERS[1]
+    member = kiosk.members.by_card(card).member.member_id
+    ui = make_ui(kiosk, **demo_settings())
+    ui.tap_demo(f"{name} 的卡")
+    ui.until(lambda: ui.screen.name == "member" and ui.screen.member is not None, "the member screen")
+    ui.tap("checkout")
+    ui.settle()
+    for product in ("绿茶 500ml", "薯片"):
+        ui.tap_demo(product)
+        ui.settle()
+    ui.tap("pay")
+    ui.settle()
+    ui.tap("at_counter")
+    ui.settle()
+    [parked] = kiosk.parking.waiting()
+    assert ui.screen.name == "receipt" and ui.shows(f"取单号 {parked.number}") and ui.shows("请到收银台付款")
+    assert not ui.shows("支付成功")  # nothing was paid yet
+    assert parked.member_id == member and parked.basket == {"TEA-500": 1, "CHIPS": 1}
+    ui.shot("1_take_to_counter")
+
+    ui.tap_text("首页")
+    ui.tap_demo(f"{DEMO_STAFF[1][1]} 员工卡")
+    ui.until(lambda: ui.screen.name == "staff_home", "the staff home")
+    ui.tap("checkout")
+    ui.settle()
+    ui.tap_text(f"柜台取单 {parked.number}  ¥{parked.due // 100}.{parked.due % 100:02d}")
+    ui.settle()
+    assert ui.shows("绿茶 500ml × 1") and ui.shows("薯片 × 1") and ui.screen.member.member.member_id == member
+    ui.shot("2_called_up")
+    ui.tap("pay")
+    ui.tap("cash")
+    ui.type_digits("pin_pad", "20")
+    ui.tap("confirm")
+    ui.settle()
+    assert ui.screen.name == "receipt", ui.screen.message
+    assert any(e.type == SALE_COMPLETED for e in kiosk.members.history(member))
+    assert kiosk.parking.waiting() == []

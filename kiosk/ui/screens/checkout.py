@@ -22,6 +22,7 @@ class CheckoutScreen(KioskScreen):
     member = ObjectProperty(None, allownone=True)
     quote = ObjectProperty(None, allownone=True)
     favourites = ListProperty([])  # (sku, name) of products picked by touch (manual entry)
+    parked = ListProperty([])  # baskets customers took to the counter (staff only)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -33,7 +34,10 @@ class CheckoutScreen(KioskScreen):
         super().enter()
         self.member, self.quote, self.basket, self.coupons = member, None, {}, []
         staff = self.app.staff is not None
+        self.parked = []
         self.call(lambda: self._load_catalog(staff), lambda favs: setattr(self, "favourites", favs))
+        if staff:
+            self.call(self.kiosk.parking.waiting, lambda waiting: setattr(self, "parked", waiting))
         if code:
             self.scan(code, arrived)
 
@@ -74,9 +78,9 @@ class CheckoutScreen(KioskScreen):
     def _reprice(self, basket: dict[str, int], coupons: list[str]) -> None:
         self.call(lambda: self._priced(basket, coupons), lambda priced: self._show(*priced, coupons=coupons))
 
-    def _priced(self, basket: dict[str, int], coupons: list[str]) -> tuple[dict[str, int], Any]:
-        """Worker thread: the preview of a basket (None when empty): line prices, what is due, points to earn."""
-        member_id = self.member.member.member_id if self.member else None
+    def _priced(self, basket: dict[str, int], coupons: list[str], member_id: str | None = None) -> tuple[dict[str, int], Any]:
+        """Worker thread: the preview of a basket (None when empty) for the screen's member or `member_id`."""
+        member_id = member_id or (self.member.member.member_id if self.member else None)
         lines = [BasketLine(sku, qty) for sku, qty in basket.items()]
         return basket, (self.sales.preview(member_id, lines, coupons) if lines else None)
 
@@ -110,7 +114,7 @@ class CheckoutScreen(KioskScreen):
     # -- drawing ----------------------------------------------------------------------------------------------
     def on_kv_post(self, _base: Any) -> None:
         """Redraw the lines when the quote or the language change, the favourites when they are loaded."""
-        self.bind(quote=self._render_lines, favourites=self._render_favourites)
+        self.bind(quote=self._render_lines, favourites=self._render_favourites, parked=self._render_favourites)
         self.app.bind(lang=self._render_lines)
 
     def _render_lines(self, *_args: Any) -> None:
@@ -127,8 +131,26 @@ class CheckoutScreen(KioskScreen):
             row.price = format_fen(net)
             row.saving = t("checkout.saving", amount=format_fen(gross - net)) if gross > net else ""
 
+    def take_parked(self, number: int) -> None:
+        """Call up a basket parked by a customer who chose to pay at the counter: their items, coupons and member."""
+        def work() -> tuple[MemberView | None, dict[str, int], Any, list[str]]:
+            parked = self.kiosk.parking.take(number)
+            member = self.kiosk.members.get(parked.member_id) if parked.member_id else None
+            return (member, *self._priced(parked.basket, parked.coupons, parked.member_id), parked.coupons)
+
+        def show(result: tuple[MemberView | None, dict[str, int], Any, list[str]]) -> None:
+            member, basket, quote, coupons = result
+            self.member, self.parked = member, [p for p in self.parked if p.number != number]
+            self._show(basket, quote, coupons=coupons)
+
+        self.call(work, show)
+
     def _render_favourites(self, *_args: Any) -> None:
         self.ids.favourites.clear_widgets()
+        for parked in self.parked:
+            button = Factory.KButton(text=self.app.t("checkout.parked", number=parked.number, amount=format_fen(parked.due)))
+            button.bind(on_release=lambda _b, number=parked.number: self.take_parked(number))
+            self.ids.favourites.add_widget(button)
         for sku, name in self.favourites:
             button = Factory.KQuiet(text=name)
             button.bind(on_release=lambda _b, sku=sku: self.add_sku(sku))

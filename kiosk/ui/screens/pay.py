@@ -100,8 +100,11 @@ class PayScreen(KioskScreen):
         self.call(work, lambda done: self.app.go("receipt", receipt=done[1]))
 
     def pay_at_counter(self) -> None:
-        """Nothing is charged here: the customer takes the basket to the cashier."""
-        self.app.go("receipt", at_counter=self.due)
+        """Nothing is charged here: the basket is parked under a number the cashier calls up at the counter."""
+        member_id = self.member.member.member_id if self.member else None
+        basket, coupons, due = dict(self.basket), list(self.coupons), self.due
+        self.call(lambda: self.kiosk.parking.park(member_id, basket, coupons, due),
+                  lambda number: self.app.go("receipt", at_counter=due, parked=number))
 
 
 SCREEN = PayScreen

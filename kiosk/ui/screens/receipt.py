@@ -13,11 +13,12 @@ class ReceiptScreen(KioskScreen):
     """Shows the committed sale (from the receipt built from the ledger), or the amount to pay at the counter."""
 
     text = StringProperty("")
+    title = StringProperty("")
 
-    def enter(self, receipt: Any = None, at_counter: int | None = None, **_: Any) -> None:
+    def enter(self, receipt: Any = None, at_counter: int | None = None, parked: int | None = None, **_: Any) -> None:
         """Fill the summary once; the language switch re-renders it."""
         super().enter()
-        self._receipt, self._at_counter = receipt, at_counter
+        self._receipt, self._at_counter, self._parked = receipt, at_counter, parked
         self.render()
 
     def on_kv_post(self, _base: Any) -> None:
@@ -27,8 +28,9 @@ class ReceiptScreen(KioskScreen):
     def render(self, *_args: Any) -> None:
         """The summary in the current language."""
         t, r = self.app.t, self._receipt
+        self.title = t("receipt.title_counter" if r is None else "receipt.title")
         if r is None:
-            self.text = t("receipt.at_counter", amount=format_fen(self._at_counter or 0))
+            self.text = t("receipt.at_counter", amount=format_fen(self._at_counter or 0), number=self._parked)
             return
         rows = [t("receipt.paid", total=format_fen(r.total), saved=format_fen(r.discount_total))]
         rows += [f"{tender.name}  {format_fen(tender.amount)}" for tender in r.tenders]
