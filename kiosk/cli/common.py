@@ -5,7 +5,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from kiosk.app import Kiosk
 
 # --json and --data-dir are accepted before or after the sub-command; SUPPRESS keeps the top-level value
 # when the sub-command does not repeat them.
