@@ -72,13 +72,17 @@ def apply_stock(stock: dict[str, int], draft: EventDraft) -> None:
         stock[sku] = have + n
 
 
+def step(members: dict[str, Balances], stock: dict[str, int], event: EventDraft) -> None:
+    """Move the replay state (balances by member id, stock by SKU) in place by one event."""
+    if event.member_id is not None:
+        members[event.member_id] = apply(members.get(event.member_id, Balances()), event)
+    apply_stock(stock, event)
+
+
 def fold(events: Iterable[EventDraft]) -> tuple[dict[str, Balances], dict[str, int]]:
     """Replay events from nothing: member balances by member id, and stock by SKU."""
     members: dict[str, Balances] = {}
     stock: dict[str, int] = {}
     for ev in events:
-        if ev.member_id is not None:
-            members[ev.member_id] = apply(members.get(ev.member_id, Balances()), ev)
-        if "stock" in ev.deltas:
-            apply_stock(stock, ev)
+        step(members, stock, ev)
     return members, stock

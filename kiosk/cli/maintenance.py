@@ -65,20 +65,19 @@ def _verify(args: argparse.Namespace) -> int:
     path = args.data_dir / LEDGER_FILE
     if not path.exists():
         raise KioskError(f"no store at {args.data_dir}")
-    problems = verify_documents(args.data_dir)
+    problems = [str(p) for p in verify_documents(args.data_dir)]
     try:
         db = Database(path, check=False)
     except StoreDamaged as exc:
-        problems_text = [str(exc)] + [str(p) for p in problems]
+        problems.insert(0, str(exc))  # a file SQLite cannot open has no rows to check
     else:
         try:
-            problems += verify_ledger(db.conn)
+            problems += [str(p) for p in verify_ledger(db.conn)]
         finally:
             db.close()
-        problems_text = [str(p) for p in problems]
-    emit(args, {"ok": not problems_text, "problems": problems_text},
-         "\n".join(problems_text) if problems_text else "store intact: ledger, projections and documents verified")
-    return 3 if problems_text else 0
+    emit(args, {"ok": not problems, "problems": problems},
+         "\n".join(problems) if problems else "store intact: ledger, projections and documents verified")
+    return 3 if problems else 0
 
 
 def _backup(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from kiosk.store.db import LEDGER_FILE, Database
-from kiosk.store.documents import DOCS_FILE, atomic_write, load_verified
+from kiosk.store.documents import DOCS_FILE, atomic_write, fsync_dir, load_verified
 from kiosk.store.errors import StoreDamaged
 from kiosk.store.lock import lock_data_dir
 from kiosk.store.verify import verify_ledger
@@ -90,11 +90,7 @@ def restore(archive: Path, data_dir: Path, now_ms: int) -> Path:
                 os.replace(data_dir / name, kept / name)
         for name in files:
             os.replace(staging / name, data_dir / name)
-        dir_fd = os.open(data_dir, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        fsync_dir(data_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         os.close(lock_fd)

@@ -85,16 +85,21 @@ def atomic_write(path: Path, content: bytes) -> None:
         finally:
             os.close(fd)
         os.replace(tmp, path)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        fsync_dir(path.parent)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         if exc.errno == 28:  # ENOSPC
             raise StoreFull(f"the disk is full: {path.name} was not changed. Free space and try again") from exc
         raise
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make renames in `directory` durable: without it a power cut can bring back the old name."""
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 def open_documents(data_dir: Path) -> TinyDB:

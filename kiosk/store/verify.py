@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import KioskError
-from core.ledger import Balances, apply, apply_stock
+from core.ledger import Balances, step
 from kiosk.store import ledger
 from kiosk.store.checksum import row_crc
 from kiosk.store.documents import DOCS_FILE, load_verified
@@ -44,9 +44,7 @@ def verify_ledger(conn: sqlite3.Connection) -> list[Problem]:
             problems.append(Problem(f"event #{pos}", f"kiosk {event.kiosk_id} sequence jumps to {event.seq}, expected {expected}"))
         last_seq[event.kiosk_id] = event.seq
         try:
-            if event.member_id is not None:
-                members[event.member_id] = apply(members.get(event.member_id, Balances()), event)
-            apply_stock(stock, event)
+            step(members, stock, event)
         except KioskError as exc:
             problems.append(Problem(f"event #{pos} ({event.id})", f"replay fails: {exc}"))
     problems += _compare_balances(conn, members)
