@@ -9,6 +9,7 @@ import shutil
 import sqlite3
 import tarfile
 import tempfile
+import zlib
 from pathlib import Path
 
 from kiosk.store.db import LEDGER_FILE, Database
@@ -56,7 +57,7 @@ def _read_archive(archive: Path) -> dict[str, bytes]:
         with tarfile.open(archive, mode="r:gz") as tar:
             files = {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
         manifest = json.loads(files.pop("manifest.json"))
-    except (OSError, tarfile.TarError, KeyError, ValueError) as exc:
+    except (OSError, tarfile.TarError, zlib.error, EOFError, KeyError, ValueError) as exc:  # zlib: a damaged gzip stream
         raise StoreDamaged(f"{archive} is not a memberkiosk backup ({exc})") from exc
     if manifest.get("format") != FORMAT or set(manifest["files"]) != set(files) or LEDGER_FILE not in files:
         raise StoreDamaged(f"{archive} is not a complete memberkiosk backup")
