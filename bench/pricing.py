@@ -26,15 +26,14 @@ import native  # noqa: E402
 from core.batch import BONUS_DUE, IN_BIRTHDAY, Batch, compile_rules  # noqa: E402
 from core.batch import price_batch as reference_batch  # noqa: E402
 from core.catalog import Product  # noqa: E402
+from core.events import SYSTEM  # noqa: E402
 from core.pricing import price_basket as reference_basket  # noqa: E402
 from core.quote import preview, quote  # noqa: E402
 from core.quote_input import BasketLine, MemberState, TenderRequest  # noqa: E402
 from core.rules_toml import parse_rules  # noqa: E402
 from kiosk.app import Kiosk  # noqa: E402
 from kiosk.demo.pricing import seed_pricing  # noqa: E402
-from kiosk.services.sales import SalesService  # noqa: E402
 from kiosk.services.simulate import simulate  # noqa: E402
-from kiosk.store import ledger  # noqa: E402
 
 DEMO = Path(__file__).resolve().parents[1] / "kiosk" / "demo" / "rules.toml"
 WEDNESDAY = dt.datetime(2026, 11, 25, 10, 0)  # member day, fruit promotion running
@@ -162,16 +161,15 @@ def bench_ledger_whatif(rules, n: int, runs: int) -> None:
     with tempfile.TemporaryDirectory() as tmp, Kiosk.open(Path(tmp) / "data", kiosk_id="bench", store_id="b") as kiosk:
         seed_pricing(kiosk)
         # stock is not counted here, so any number of sales can be recorded; WINE-82 is for VIP members only
-        products = SalesService(kiosk).docs.current()[1]
+        products = kiosk.sales.docs.current()[1]
         uncounted = {sku: replace(p, stock=None) for sku, p in products.items() if sku != "WINE-82"}
-        rng, skus, now = random.Random(4), list(uncounted), kiosk.clock()
+        rng, skus = random.Random(4), list(uncounted)
         drafts = []
         for i in range(n):
             basket = [BasketLine(rng.choice(skus), rng.randint(1, 3)) for _ in range(rng.randint(1, 60))]
             drafts += quote(basket, None, rules, uncounted, [], TenderRequest(), WEDNESDAY, pricer=native.price_basket).drafts
             if len(drafts) >= 2000 or i == n - 1:
-                with kiosk.db.transaction() as conn:
-                    ledger.append(conn, kiosk.who, drafts, now)
+                kiosk.gateway.commit(SYSTEM, drafts)
                 drafts = []
         candidate = replace(rules, earning=replace(rules.earning, centi_per_yuan=200))
         t0 = time.perf_counter()

@@ -31,11 +31,14 @@ def child(data_dir: Path, rounds: int) -> None:
 
     from kiosk.app import Kiosk
     from kiosk.demo.seed import DEMO_MEMBERS
+    from kiosk.runtime import DeviceRuntime
     from kiosk.ui.app import KioskApp, UiSettings
     from kiosk.ui.main import demo_settings
 
     kiosk = Kiosk.open(data_dir)
-    app = KioskApp(kiosk, UiSettings(**demo_settings()))
+    settings = demo_settings()
+    runtime = DeviceRuntime.start(kiosk, settings.pop("devices"), settings.pop("receipt_dir"))
+    app = KioskApp(kiosk, runtime, UiSettings(**settings))
     runTouchApp(embedded=True)
     app._run_prepare()
     samples = app.metrics.samples
@@ -60,6 +63,7 @@ def child(data_dir: Path, rounds: int) -> None:
         threading.Thread(target=scanner.scan, args=(codes[n % len(codes)],)).start()
         step_until("scan_to_line", n + 1)
     app.dispatch("on_stop")
+    runtime.stop()
     kiosk.close()
     print(json.dumps({"first_frame_monotonic": first_frame, **samples}))
 
@@ -77,7 +81,7 @@ def main() -> None:
     from kiosk.demo.seed import seed
 
     data_dir = Path(tempfile.mkdtemp(prefix="memberkiosk-bench-ui-"))
-    with Kiosk.open(data_dir) as kiosk:
+    with Kiosk.open(data_dir, kiosk_id="bench") as kiosk:
         seed(kiosk)
     env = {**os.environ, "KIVY_NO_CONSOLELOG": "1", "KIVY_LOG_MODE": "PYTHON"}
     if not env.get("DISPLAY"):

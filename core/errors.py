@@ -68,3 +68,16 @@ class InsufficientPayment(KioskError):
 
 class AlreadyRefunded(Conflict):
     """A sale line that has been refunded before; a line is refunded at most once."""
+
+
+# Policy the commit gateway applies to every use case:
+class CardBlocked(KioskError):
+    """The card was reported lost; it no longer identifies anyone."""
+
+
+class MemberErased(KioskError):
+    """The member asked for their data to be erased; their account no longer spends or earns."""
+
+
+class NotAllowed(KioskError):
+    """The person at the kiosk may not do this (a cashier where a manager must, a customer where staff must)."""

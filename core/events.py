@@ -8,7 +8,10 @@ change to it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
+
+if TYPE_CHECKING:
+    from core.payloads import Payload
 
 # Event types. Members and cards:
 MEMBER_REGISTERED = "member.registered"
@@ -33,6 +36,10 @@ COUPON_REDEEMED = "coupon.redeemed"
 COUPON_REINSTATED = "coupon.reinstated"
 BIRTHDAY_BONUS = "points.birthday_bonus"  # marks the year's tier birthday bonus as given (points are in the sale)
 
+# Who did it, when no staff member did: a customer at the self-service screens, or the system itself.
+CUSTOMER = "customer"
+SYSTEM = "system"
+
 # Keys of `Deltas` a draft may carry.
 DELTA_KEYS = frozenset({"points", "stored_value", "lifetime_spend", "visits", "stock"})
 
@@ -47,6 +54,14 @@ class EventDraft:
     member_id: str | None = None
     data: Mapping[str, Any] = field(default_factory=dict)
     deltas: Mapping[str, Any] = field(default_factory=dict)
+    v: int = 1  # schema version of `data`
+
+    @classmethod
+    def of(cls, payload: Payload, member_id: str | None = None, deltas: Mapping[str, Any] | None = None) -> EventDraft:
+        """The draft of a typed payload (core.payloads): its event type, encoded data and schema version."""
+        from core.payloads import encode  # imported here: core.payloads names its types with this module's constants
+
+        return cls(payload.event_type, member_id, encode(payload), dict(deltas or {}), payload.version)
 
 
 @dataclass(frozen=True)
@@ -63,3 +78,5 @@ class Event:
     member_id: str | None
     data: Mapping[str, Any]
     deltas: Mapping[str, Any]
+    operator: str | None = None  # staff number, CUSTOMER at self-service, cli:<user>; None on events before it was kept
+    v: int = 1  # schema version of `data`

@@ -5,7 +5,8 @@ import datetime as dt
 from typing import Iterable
 
 from core.errors import InvalidAmount
-from core.events import POINTS_EXPIRED, TOPPED_UP, EventDraft
+from core.events import EventDraft
+from core.payloads import PointsExpired, ToppedUp
 from core.rules import Rules, TopupBracket
 
 
@@ -25,8 +26,7 @@ def topup_drafts(member_id: str, amount: int, rules: Rules | None) -> list[Event
     deltas = {"stored_value": amount + bonus_value}
     if bonus_points:
         deltas["points"] = bonus_points
-    data = {"amount": amount, "bonus_value": bonus_value, "bonus_points": bonus_points}
-    return [EventDraft(TOPPED_UP, member_id, data, deltas)]
+    return [EventDraft.of(ToppedUp(amount, bonus_value, bonus_points), member_id, deltas)]
 
 
 def _buckets(history: Iterable[tuple[dt.date, int]]) -> dict[int, int]:
@@ -57,7 +57,7 @@ def expiry_drafts(member_id: str, history: Iterable[tuple[dt.date, int]], today:
     if not rules.points_expire:
         return []
     return [
-        EventDraft(POINTS_EXPIRED, member_id, {"earned_year": year, "expired_on": f"{year + 1}-12-31"}, {"points": -n})
+        EventDraft.of(PointsExpired(year, f"{year + 1}-12-31"), member_id, {"points": -n})
         for year, n in sorted(_buckets(history).items())
         if year <= today.year - 2
     ]

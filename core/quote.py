@@ -12,8 +12,9 @@ from typing import Callable, Mapping, NamedTuple, Sequence
 
 from core.catalog import Product
 from core.errors import CouponRejected, InsufficientBalance, InsufficientPayment, TierReserved, UnknownProduct
-from core.events import BIRTHDAY_BONUS, COUPON_REDEEMED, SALE_COMPLETED, VISITS_SOLD, EventDraft
+from core.events import EventDraft
 from core.money import format_fen
+from core.payloads import BirthdayBonus, CouponRedeemed, SaleCompleted, SaleLine, VisitsSold
 from core.pricing import PriceInput, PriceResult, price_basket, spread
 from core.quote_input import BasketLine, MemberState, TenderRequest, check_basket, pricing_input
 from core.rules import Coupon, Rules
@@ -232,8 +233,8 @@ def sale_drafts(q: Quote, member: MemberState | None, rules: Rules, now: dt.date
         if line.pack_bought:
             days = rules.punch_cards[line.pack_bought].valid_days
             expires = (today + dt.timedelta(days=days)).isoformat() if days else None
-            packs.append(EventDraft(VISITS_SOLD, member_id, {"pack": line.pack_bought, "line": n, "expires": expires},
-                                    {"visits": {line.pack_bought: line.pack_visits}}))
+            packs.append(EventDraft.of(VisitsSold(line.pack_bought, n, expires), member_id,
+                                       {"visits": {line.pack_bought: line.pack_visits}}))
         if line.stocked:
             stock[line.sku] = stock.get(line.sku, 0) - line.qty
     deltas = {
@@ -245,17 +246,17 @@ def sale_drafts(q: Quote, member: MemberState | None, rules: Rules, now: dt.date
     }
     if member is None:
         deltas = {"stock": stock}
-    data = {
-        "lines": [line._asdict() for line in q.lines],
-        "coupons": list(q.coupons),
-        "cash_given": q.cash_given,
-        "change": q.change,
-        "day": today.isoformat(),
-        "tier": member.tier if member else None,
-        "birthday_bonus": q.birthday_bonus,
-    }
-    drafts = [EventDraft(SALE_COMPLETED, member_id, data, {k: v for k, v in deltas.items() if v}), *packs]
-    drafts += [EventDraft(COUPON_REDEEMED, member_id, {"code": code}) for code in q.coupons]
+    sale = SaleCompleted(
+        lines=tuple(SaleLine.of(line) for line in q.lines),
+        coupons=q.coupons,
+        cash_given=q.cash_given,
+        change=q.change,
+        day=today.isoformat(),
+        tier=member.tier if member else None,
+        birthday_bonus=q.birthday_bonus,
+    )
+    drafts = [EventDraft.of(sale, member_id, {k: v for k, v in deltas.items() if v}), *packs]
+    drafts += [EventDraft.of(CouponRedeemed(code), member_id) for code in q.coupons]
     if q.birthday_bonus:
-        drafts.append(EventDraft(BIRTHDAY_BONUS, member_id, {"year": today.year, "points": q.birthday_bonus}))
+        drafts.append(EventDraft.of(BirthdayBonus(today.year, q.birthday_bonus), member_id))
     return drafts

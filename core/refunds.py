@@ -7,17 +7,19 @@ still valid. A refund never lowers the tier: the yearly review does that.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any, Collection, Mapping, Sequence
 
 from core.errors import AlreadyRefunded, InsufficientBalance, NotFound
-from core.events import COUPON_REINSTATED, SALE_REFUNDED, EventDraft
+from core.events import EventDraft
+from core.payloads import CouponReinstated, SaleCompleted, SaleRefunded
 from core.quote_input import MemberState
 from core.rules import Coupon
 
 
-def lines_to_refund(sale: Mapping[str, Any], refunded: Collection[int], lines: Sequence[int] | None) -> list[int]:
+def lines_to_refund(sale: SaleCompleted, refunded: Collection[int], lines: Sequence[int] | None) -> list[int]:
     """The line numbers (0-based) to refund now: all not yet refunded, or exactly `lines`."""
-    count = len(sale["lines"])
+    count = len(sale.lines)
     if lines is None:
         todo = [i for i in range(count) if i not in refunded]
         if not todo:
@@ -27,7 +29,7 @@ def lines_to_refund(sale: Mapping[str, Any], refunded: Collection[int], lines: S
         if not 0 <= i < count:
             raise NotFound(f"the sale has lines 1 to {count}; there is no line {i + 1}")
         if i in refunded:
-            raise AlreadyRefunded(f"line {i + 1} ({sale['lines'][i]['name']}) has already been refunded")
+            raise AlreadyRefunded(f"line {i + 1} ({sale.lines[i].name}) has already been refunded")
     if len(set(lines)) != len(lines):
         raise AlreadyRefunded("a line is listed twice")
     return sorted(lines)
@@ -35,26 +37,29 @@ def lines_to_refund(sale: Mapping[str, Any], refunded: Collection[int], lines: S
 
 def refund_drafts(
     sale_id: str,
-    sale: Mapping[str, Any],
+    sale_data: Mapping[str, Any],
     member: MemberState | None,
     refunded: Collection[int],
     lines: Sequence[int] | None,
     coupons: Mapping[str, Coupon],
     today: dt.date,
 ) -> list[EventDraft]:
-    """The refund event (and coupon reinstatements when the whole sale is now refunded)."""
+    """The refund event (and coupon reinstatements when the whole sale is now refunded) of the sale whose event
+    data is `sale_data`."""
+    sale = SaleCompleted.from_data(sale_data)
     todo = lines_to_refund(sale, refunded, lines)
-    picked = [sale["lines"][i] for i in todo]
+    picked = [sale.lines[i] for i in todo]
     visits: dict[str, int] = {}
     stock: dict[str, int] = {}
     for line in picked:
-        if line["visits_pack"]:
-            visits[line["visits_pack"]] = visits.get(line["visits_pack"], 0) + line["visits_used"]
-        if line["pack_bought"]:
-            visits[line["pack_bought"]] = visits.get(line["pack_bought"], 0) - line["pack_visits"]
-        if line["stocked"]:
-            stock[line["sku"]] = stock.get(line["sku"], 0) + line["qty"]
-    back = {k: sum(line[k] for line in picked) for k in ("points_used", "earned", "stored_value", "cash", "external")}
+        if line.visits_pack:
+            visits[line.visits_pack] = visits.get(line.visits_pack, 0) + line.visits_used
+        if line.pack_bought:
+            visits[line.pack_bought] = visits.get(line.pack_bought, 0) - line.pack_visits
+        if line.stocked:
+            stock[line.sku] = stock.get(line.sku, 0) + line.qty
+    amounts = ("points_used", "earned", "stored_value", "cash", "external")
+    back = {k: sum(getattr(line, k) for line in picked) for k in amounts}
     clawed = back["earned"]
     if member is not None:
         for pack, n in visits.items():
@@ -71,21 +76,57 @@ def refund_drafts(
     }
     if member is None:
         deltas = {"stock": stock}
-    data = {
-        "sale": sale_id,
-        "lines": todo,
-        "cash": back["cash"],
-        "external": back["external"],
-        "stored_value": back["stored_value"],
-        "points_back": back["points_used"],
-        "points_clawed": clawed,
-        "points_short": back["earned"] - clawed,
-    }
+    refund = SaleRefunded(
+        sale=sale_id,
+        lines=tuple(todo),
+        cash=back["cash"],
+        external=back["external"],
+        stored_value=back["stored_value"],
+        points_back=back["points_used"],
+        points_clawed=clawed,
+        points_short=back["earned"] - clawed,
+    )
     member_id = member.member_id if member else None
-    drafts = [EventDraft(SALE_REFUNDED, member_id, data, {k: v for k, v in deltas.items() if v})]
-    if len(refunded) + len(todo) == len(sale["lines"]):
-        for code in sale["coupons"]:
+    drafts = [EventDraft.of(refund, member_id, {k: v for k, v in deltas.items() if v})]
+    if len(refunded) + len(todo) == len(sale.lines):
+        for code in sale.coupons:
             coupon = coupons.get(code)
             if coupon is not None and coupon.valid_on(today):
-                drafts.append(EventDraft(COUPON_REINSTATED, member_id, {"code": code, "sale": sale_id}))
+                drafts.append(EventDraft.of(CouponReinstated(code, sale_id), member_id))
     return drafts
+
+
+@dataclass(frozen=True)
+class RefundPreview:
+    """What a refund gives back and takes back, read off the very drafts it commits so the two cannot differ."""
+
+    lines: tuple[int, ...]  # 0-based line numbers refunded
+    net: int  # fen of goods refunded
+    stored_value: int  # fen back onto the member's stored value
+    cash: int  # fen handed back in cash
+    external: int  # fen sent back to the card or wallet that paid
+    points_back: int  # redeemed points given back
+    points_clawed: int  # earned points taken back
+    points_short: int  # earned points the member has spent since: recorded, not taken
+    stock: Mapping[str, int]  # units back on the shelf by SKU
+    visits: Mapping[str, int]  # visits back (or, for a pack refunded, taken away) by pack
+    coupons: tuple[str, ...]  # coupons reinstated
+
+
+def refund_preview(sale_data: Mapping[str, Any], drafts: Sequence[EventDraft]) -> RefundPreview:
+    """The preview of the drafts refund_drafts returned for the sale whose event data is `sale_data`."""
+    first, *reinstated = drafts
+    refund, sale = SaleRefunded.from_data(first.data, first.v), SaleCompleted.from_data(sale_data)
+    return RefundPreview(
+        lines=tuple(refund.lines),
+        net=sum(sale.lines[i].net for i in refund.lines),
+        stored_value=refund.stored_value,
+        cash=refund.cash,
+        external=refund.external,
+        points_back=refund.points_back,
+        points_clawed=refund.points_clawed,
+        points_short=refund.points_short,
+        stock=dict(first.deltas.get("stock", {})),
+        visits=dict(first.deltas.get("visits", {})),
+        coupons=tuple(CouponReinstated.from_data(d.data, d.v).code for d in reinstated),
+    )

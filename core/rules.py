@@ -47,6 +47,12 @@ class Tiers:
         """The highest tier whose threshold `spend` reaches."""
         return [t for t in self.levels if t.threshold <= spend][-1]
 
+    def next_above(self, lifetime_spend: int) -> Tier | None:
+        """The lowest tier `lifetime_spend` has not reached; None at the top, or when tiers follow rolling spend."""
+        if self.basis != LIFETIME:
+            return None
+        return next((t for t in self.levels if t.threshold > lifetime_spend), None)
+
     @cached_property
     def reserved(self) -> dict[str, int]:
         """{SKU: lowest tier rank allowed to buy it}, for the SKUs that are reserved."""
@@ -127,6 +133,35 @@ class Redemption:
         step_points, step_fen = self.step
         most = min(balance // step_points, due * self.max_share_percent // 100 // step_fen) * step_points
         return most if most >= self.min_points else 0
+
+
+@dataclass(frozen=True)
+class TenderOptions:
+    """The points a member may pay with on one order: up to `max_points` in steps of `step`; `points` pay `value_fen`."""
+
+    max_points: int = 0
+    step: int = 100
+    points: int = 1
+    value_fen: int = 0
+
+    def fen_for(self, points: int) -> int:
+        """What `points` pay, in fen (for a multiple of `step`, exactly what pricing charges)."""
+        return points * self.value_fen // self.points
+
+
+NO_POINTS = TenderOptions()  # a guest, or a member with nothing to redeem
+
+
+def tender_options(member_points: int, due: int, redemption: Redemption) -> TenderOptions:
+    """The points slider for a member holding `member_points` on an order with `due` fen left.
+
+    The step is the most points up to 100 that are a whole number of the rulebook's smallest exchanges (that
+    exchange itself when larger), so a finger can hit every stop; the cap is the rulebook's cap rounded down to a
+    step, and 0 under the minimum."""
+    exact = redemption.step[0]
+    step = exact * max(1, 100 // exact)
+    most = redemption.max_points(member_points, due) // step * step
+    return TenderOptions(most if most >= redemption.min_points else 0, step, redemption.points, redemption.value)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Tier moves: automatic upgrade right after the sale that crosses a threshold, and the optional yearly review."""
 from __future__ import annotations
 
-from core.events import TIER_CHANGED, EventDraft
+from core.events import EventDraft
+from core.payloads import TierChanged
 from core.quote_input import MemberState
 from core.rules import LIFETIME, Rules
 
@@ -17,7 +18,7 @@ def tier_change_drafts(member: MemberState, spend: int, rules: Rules) -> list[Ev
     target = rules.tiers.for_spend(qualifying_spend(member, rules) + spend)
     if target.rank <= current.rank:
         return []
-    return [EventDraft(TIER_CHANGED, member.member_id, {"tier": target.name, "from": current.name, "reason": "upgrade"})]
+    return [EventDraft.of(TierChanged(target.name, current.name, "upgrade"), member.member_id)]
 
 
 def yearly_review_drafts(member: MemberState, rules: Rules) -> list[EventDraft]:
@@ -28,4 +29,4 @@ def yearly_review_drafts(member: MemberState, rules: Rules) -> list[EventDraft]:
     target = rules.tiers.for_spend(qualifying_spend(member, rules))
     if target.name == member.tier:
         return []
-    return [EventDraft(TIER_CHANGED, member.member_id, {"tier": target.name, "from": current.name, "reason": "review"})]
+    return [EventDraft.of(TierChanged(target.name, current.name, "review"), member.member_id)]

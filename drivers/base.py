@@ -23,6 +23,7 @@ class Device(Protocol):
     """A running device: started once, stopped once, asked for its health at any time."""
 
     name: str
+    simulated: bool  # True for the Sim drivers of the demo and tests; the demo panel plays only those
 
     def start(self) -> None:
         """Begin watching the device (spawns the driver's own thread when it needs one)."""
@@ -75,6 +76,8 @@ class DeviceLost(Exception):
 
 class Watcher:
     """Base of drivers that watch hardware in their own thread: one session at a time, retried after a loss."""
+
+    simulated = False
 
     def __init__(self, name: str, on_event: OnEvent, retry_s: float):
         self.name = name

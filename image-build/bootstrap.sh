@@ -9,6 +9,7 @@ DEMO_PACKAGES=(
   libpcsclite-dev swig                               # pyscard's build
   libusb-1.0-0                                       # pyusb, for USB receipt printers
   libgl1 libegl1 libgl1-mesa-dri                     # Kivy's window
+  libmtdev1                                          # Kivy's mtdev input provider: multitouch on the touchscreen
   fonts-wqy-microhei                                 # Chinese glyphs for the UI and receipt previews
 )
 TEST_PACKAGES=(

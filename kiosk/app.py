@@ -1,9 +1,8 @@
 """Bootstrap: the one place where the store, documents and services are built and wired together."""
 from __future__ import annotations
 
+import getpass
 import os
-import socket
-import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -11,76 +10,122 @@ from typing import Callable
 
 from tinydb import TinyDB
 
+from kiosk import config
+from kiosk.clock import Clock, wall_ms, zone
+from kiosk.services.gateway import Gateway, check_operator
 from kiosk.services.members import MemberService
 from kiosk.services.parking import ParkingService
+from kiosk.services.points import PointsService
 from kiosk.services.sales import SalesService
 from kiosk.services.staff import StaffService
+from kiosk.services.summary import MemberSummaries
+from kiosk.services.sync import SyncService
 from kiosk.store.db import LEDGER_FILE, Database
-from kiosk.store.documents import open_documents
+from kiosk.store.documents import DOCS_FILE, open_documents
 from kiosk.store.ledger import Identity
+from kiosk.store import meta
 from kiosk.store.lock import lock_data_dir
 
-
-def wall_clock_ms() -> int:
-    """Milliseconds since the Unix epoch: the only clock read of the app, passed to everything else."""
-    return time.time_ns() // 1_000_000
+OPERATOR_ENV = "MEMBERKIOSK_OPERATOR"  # who a shell acts as (a staff number), when not cli:USER
 
 
-def _identity(db: Database, kiosk_id: str | None, store_id: str | None) -> Identity:
-    """The kiosk and store ids fixed when the data directory was created; they never change afterwards."""
+def _identity(db: Database, cfg: config.Config) -> Identity:
+    """The kiosk and store ids, from configuration when the data directory is new; it keeps them forever after."""
     with db.transaction() as conn:
-        stored = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('kiosk_id', 'store_id')").fetchall())
+        stored = meta.identity(conn)
         if not stored:
-            stored = {
-                "kiosk_id": kiosk_id or os.environ.get("MEMBERKIOSK_KIOSK_ID") or socket.gethostname(),
-                "store_id": store_id or os.environ.get("MEMBERKIOSK_STORE_ID") or "store-1",
-            }
-            conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", list(stored.items()))
+            if cfg["kiosk.id"] is None:
+                raise config.ConfigError(
+                    f"this data directory ({db.path.parent}) is new and no kiosk id is configured: set kiosk.id in "
+                    f"{config.ETC_FILE} ([kiosk] id = \"shop1-k1\") or MEMBERKIOSK_KIOSK_ID")
+            stored = {"kiosk_id": cfg["kiosk.id"], "store_id": cfg["kiosk.store_id"]}
+            meta.set_identity(conn, stored["kiosk_id"], stored["store_id"])
+    for key, column in (("kiosk.id", "kiosk_id"), ("kiosk.store_id", "store_id")):
+        if cfg.is_set(key) and cfg[key] != stored[column]:
+            raise config.ConfigError(
+                f"this data directory belongs to {key} '{stored[column]}', but {key} is '{cfg[key]}' "
+                f"({cfg.layer(key)}); correct the configuration, or use another data directory for another kiosk")
     return Identity(stored["kiosk_id"], stored["store_id"])
 
 
 @dataclass
 class Kiosk:
-    """The application's adapters and services; screens and commands use these, never the files."""
+    """The application's adapters and services, wired here once; screens and commands use these, never the files."""
 
     data_dir: Path
     db: Database
     docs: TinyDB
     who: Identity
-    clock: Callable[[], int]
-    members: MemberService
-    staff: StaffService
+    clock: Clock
+    gateway: Gateway
+    operator: str  # who acts when a call names nobody: CUSTOMER on the screens, cli:USER in a shell
     _lock_fd: int
 
     @classmethod
     def open(
         cls,
         data_dir: Path,
-        clock: Callable[[], int] = wall_clock_ms,
+        clock: Clock | Callable[[], int] | None = None,
         kiosk_id: str | None = None,
         store_id: str | None = None,
         check: bool = True,
+        operator: str | None = None,
     ) -> "Kiosk":
         """Open (creating if new) the data directory; damaged files raise StoreDamaged here, at start."""
+        cfg = config.load(flags={"kiosk.id": kiosk_id, "kiosk.store_id": store_id})
         lock_fd = lock_data_dir(data_dir, exclusive=False)
+        db = None
         try:
             db = Database(data_dir / LEDGER_FILE, check=check)
             docs = open_documents(data_dir)
+            who = _identity(db, cfg)
         except BaseException:
+            if db is not None:
+                db.close()
             os.close(lock_fd)
             raise
-        who = _identity(db, kiosk_id, store_id)
-        return cls(data_dir, db, docs, who, clock, MemberService(db, who, clock), StaffService(db, who, clock), lock_fd)
+        clock = clock if isinstance(clock, Clock) else Clock(clock or wall_ms, zone(cfg["kiosk.timezone"]))
+        operator = check_operator(operator or os.environ.get(OPERATOR_ENV) or f"cli:{getpass.getuser()}")
+        return cls(data_dir, db, docs, who, clock, Gateway(db, who, clock), operator, lock_fd)
+
+    def acting(self) -> str:
+        """The operator of calls that name nobody."""
+        return self.operator
+
+    @cached_property
+    def members(self) -> MemberService:
+        """Members, cards, PINs."""
+        return MemberService(self.db, self.gateway, self.acting)
+
+    @cached_property
+    def staff(self) -> StaffService:
+        """Staff accounts, logins and attendance."""
+        return StaffService(self.db, self.gateway, self.clock, self.acting)
 
     @cached_property
     def parking(self) -> ParkingService:
         """Baskets customers take to the counter, called up there by number."""
-        return ParkingService(self.db, self.clock)
+        return ParkingService(self.db, self.gateway, self.clock, self.acting)
 
     @cached_property
     def sales(self) -> SalesService:
         """Checkout and refunds; one per kiosk because it caches the parsed rulebook and catalog between scans."""
-        return SalesService(self)
+        return SalesService(self.db, self.gateway, self.docs, self.data_dir / DOCS_FILE, self.clock, self.acting)
+
+    @cached_property
+    def points(self) -> PointsService:
+        """Year-end points expiry and tier review."""
+        return PointsService(self.db, self.gateway, self.docs, self.clock)
+
+    @cached_property
+    def summaries(self) -> MemberSummaries:
+        """What a card tap shows of a member, read in one snapshot with the sales service's cached rulebook."""
+        return MemberSummaries(self.db, self.members, self.points, self.sales.docs, self.clock)
+
+    @cached_property
+    def sync(self) -> SyncService:
+        """Ingest of events and member changes made elsewhere; sync by signed file."""
+        return SyncService(self.db, self.who, self.clock, self.data_dir)
 
     def close(self) -> None:
         """Release the files; the store is durable at every commit, so this only tidies."""

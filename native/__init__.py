@@ -1,6 +1,8 @@
 """Picks the pricing engine: the Cython kernels when they are built, else the pure reference in core (and says so).
 
-MEMBERKIOSK_SKIP_NATIVE=1 forces the reference, so the same tests can run both ways.
+MEMBERKIOSK_SKIP_NATIVE=1 forces the reference, so the same tests can run both ways. MEMBERKIOSK_REQUIRE_NATIVE=1
+(set by tests/run.sh) makes this import fail instead of falling back, so a build that lost its kernels fails the
+suite rather than skipping the tests of the kernels; SKIP_NATIVE wins when both are set.
 """
 from __future__ import annotations
 
@@ -15,6 +17,9 @@ try:
         raise ImportError("MEMBERKIOSK_SKIP_NATIVE=1")
     from native.kernels import price_basket, price_batch
 except ImportError as exc:  # not compiled, or disabled on purpose
+    if os.environ.get("MEMBERKIOSK_REQUIRE_NATIVE") == "1" and os.environ.get("MEMBERKIOSK_SKIP_NATIVE") != "1":
+        raise ImportError(f"MEMBERKIOSK_REQUIRE_NATIVE=1 but the Cython kernels did not load ({exc}); "
+                          "build them with `pip install -e .` (needs Cython and a C compiler)") from exc
     REASON = str(exc)
     price_basket = reference_price_basket
     price_batch = reference_price_batch

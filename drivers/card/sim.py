@@ -10,6 +10,8 @@ SIM_READER = "Simulated reader"
 class SimCardReader:
     """Emits the same events as the PC/SC reader, one tap at a time."""
 
+    simulated = True
+
     def __init__(self, on_event: OnEvent, name: str = "card"):
         self.name = name
         self._emit = on_event

@@ -27,6 +27,7 @@ class Printer(Protocol):
 
     name: str
     columns: int
+    simulated: bool
 
     def send(self, job: bytes) -> None:
         """Print one complete ESC/POS job or raise PrinterError."""

@@ -36,6 +36,8 @@ def _status_byte(reply: bytes) -> int | None:
 class EscposPrinter:
     """Sends whole jobs to one printer; opens the transport per job so a replugged printer just works."""
 
+    simulated = False
+
     def __init__(self, on_event: OnEvent, transport: str, name: str = "printer", paper: str = "58mm",
                  timeout: float = 5.0, **params: Any):
         if transport not in TRANSPORTS:

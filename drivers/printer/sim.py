@@ -11,6 +11,8 @@ from drivers.printer.base import PrinterError, PrinterUnavailable, columns_for
 class SimPrinter:
     """Accepts jobs like a healthy printer; `fail_with` makes the next jobs fail the way a real one would."""
 
+    simulated = True
+
     def __init__(self, on_event: OnEvent, name: str = "printer", paper: str = "58mm"):
         self.name = name
         self.columns = columns_for(paper)

@@ -9,6 +9,8 @@ from drivers.scanner.base import Beep, ScanSink
 class SimScanner:
     """`scan(text)` behaves like a scanner reading that barcode."""
 
+    simulated = True
+
     def __init__(self, on_event: OnEvent, name: str = "scanner", beep: Beep | None = None):
         self.name = name
         self._sink = ScanSink(name, on_event, beep)

@@ -4,11 +4,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
-import os
 import sys
 from pathlib import Path
 
 from core.errors import KioskError
+from kiosk.config import load as load_config  # not `config`: kiosk.cli.config, the command, takes that name
 
 # Each module adds its sub-commands; a sub-command sets `func(args) -> int` as its default.
 COMMAND_MODULES = [
@@ -23,6 +23,8 @@ COMMAND_MODULES = [
     "kiosk.cli.sales",
     "kiosk.cli.rules",
     "kiosk.cli.points",
+    "kiosk.cli.config",
+    "kiosk.cli.sync",
 ]
 
 DATA_DIR_ENV = "MEMBERKIOSK_DATA_DIR"
@@ -34,10 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--data-dir",
         type=Path,
-        default=Path(os.environ.get(DATA_DIR_ENV, "/var/lib/memberkiosk")),
-        help=f"where the ledger and documents live (env {DATA_DIR_ENV}; default %(default)s)",
+        help=f"where the ledger and documents live (default: kiosk.data_dir, env {DATA_DIR_ENV}, else /var/lib/memberkiosk)",
     )
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON instead of text")
+    parser.add_argument("--operator", help="who does this, for the ledger: a staff number (env MEMBERKIOSK_OPERATOR;"
+                                           " default cli:USER)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail to stderr")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
@@ -54,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
     )
     try:
+        args.data_dir_flag = args.data_dir  # `config show` tells a flag from the configured value
+        args.data_dir = load_config(flags={"kiosk.data_dir": args.data_dir})["kiosk.data_dir"]
         return args.func(args)
     except KioskError as exc:
         print(f"error: {exc}", file=sys.stderr)

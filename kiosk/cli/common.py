@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 COMMON = argparse.ArgumentParser(add_help=False)
 COMMON.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
 COMMON.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS, help="data directory")
+COMMON.add_argument("--operator", default=argparse.SUPPRESS, help="who does this: a staff number (default cli:USER)")
 
 
 def add_command(
@@ -37,7 +38,7 @@ def emit(args: argparse.Namespace, payload: Any, text: str) -> None:
 
 
 def open_kiosk(args: argparse.Namespace) -> "Kiosk":
-    """The kiosk at --data-dir; damaged files stop the command here with their message."""
+    """The kiosk at --data-dir, acting as --operator; damaged files stop the command here with their message."""
     from kiosk.app import Kiosk
 
-    return Kiosk.open(args.data_dir)
+    return Kiosk.open(args.data_dir, operator=args.operator)

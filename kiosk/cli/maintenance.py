@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from core.errors import KioskError
-from kiosk.app import wall_clock_ms
+from kiosk.clock import wall_ms
 from kiosk.cli.common import add_command, emit, open_kiosk
 from kiosk.store.backup import backup, restore
 from kiosk.store.db import LEDGER_FILE, Database
@@ -39,7 +39,7 @@ def _import(args: argparse.Namespace) -> int:
         raise KioskError(f"cannot read {args.file}: {exc}") from exc
     total = max(0, len(text.splitlines()) - 1)
     with open_kiosk(args) as kiosk:
-        report = import_members(kiosk.members, io.StringIO(text), dt.date.today(), _progress_bar(total))
+        report = import_members(kiosk.members, io.StringIO(text), kiosk.clock.today(), _progress_bar(total))
     payload = {"imported": report.imported, "errors": [{"line": n, "error": e} for n, e in report.errors]}
     lines = [f"imported {report.imported} members"] + [f"line {n}: {e}" for n, e in report.errors]
     if report.errors:
@@ -82,13 +82,13 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _backup(args: argparse.Namespace) -> int:
     with open_kiosk(args) as kiosk:
-        manifest = backup(kiosk.db, kiosk.data_dir, args.file, wall_clock_ms())
+        manifest = backup(kiosk.db, kiosk.data_dir, args.file, kiosk.clock.now_ms())
     emit(args, manifest, f"backup written to {args.file}")
     return 0
 
 
 def _restore(args: argparse.Namespace) -> int:
-    kept = restore(args.file, args.data_dir, wall_clock_ms())
+    kept = restore(args.file, args.data_dir, wall_ms())
     emit(args, {"restored": str(args.file), "replaced_files_kept_in": str(kept)},
          f"restored {args.file}; the replaced files are kept in {kept}")
     return 0

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 
 from core.members import mask_phone, normalize_gender, parse_birthday
 from core.money import format_fen
@@ -28,17 +27,16 @@ def describe(view: MemberView) -> str:
 
 
 def _add(args: argparse.Namespace) -> int:
-    today = dt.date.today()
-    reg = Registration(
-        phone=args.phone,
-        consent=args.consent,
-        name=args.name,
-        birthday=parse_birthday(args.birthday, today) if args.birthday else None,
-        gender=normalize_gender(args.gender) if args.gender else None,
-        card=args.card,
-        pin=args.pin,
-    )
     with open_kiosk(args) as kiosk:
+        reg = Registration(
+            phone=args.phone,
+            consent=args.consent,
+            name=args.name,
+            birthday=parse_birthday(args.birthday, kiosk.clock.today()) if args.birthday else None,
+            gender=normalize_gender(args.gender) if args.gender else None,
+            card=args.card,
+            pin=args.pin,
+        )
         view = kiosk.members.register(reg)
     emit(args, view.as_dict(), "registered\n" + describe(view))
     return 0
@@ -59,13 +57,14 @@ def _find(args: argparse.Namespace) -> int:
 def _history(args: argparse.Namespace) -> int:
     with open_kiosk(args) as kiosk:
         events = kiosk.members.history(args.member_id, args.limit)
+        times = [kiosk.clock.local(e.ts) for e in events]
     payload = [
-        {"id": e.id, "seq": e.seq, "kiosk_id": e.kiosk_id, "ts": e.ts, "type": e.type, "data": e.data, "deltas": e.deltas}
+        {"id": e.id, "seq": e.seq, "kiosk_id": e.kiosk_id, "ts": e.ts, "type": e.type, "data": e.data, "deltas": e.deltas,
+         "operator": e.operator}
         for e in events
     ]
-    text = "\n".join(
-        f"{dt.datetime.fromtimestamp(e.ts / 1000):%Y-%m-%d %H:%M}  {e.type:<24} {_deltas(e.deltas)}" for e in events
-    )
+    text = "\n".join(f"{at:%Y-%m-%d %H:%M}  {e.type:<24} {_deltas(e.deltas)}  by {e.operator or '?'}"
+                     for e, at in zip(events, times))
     emit(args, payload, text or "no history yet")
     return 0
 
@@ -88,11 +87,11 @@ def _edit(args: argparse.Namespace) -> int:
         changes["name"] = args.name
     if args.phone is not None:
         changes["phone"] = args.phone
-    if args.birthday is not None:
-        changes["birthday"] = parse_birthday(args.birthday, dt.date.today())
     if args.gender is not None:
         changes["gender"] = normalize_gender(args.gender)
     with open_kiosk(args) as kiosk:
+        if args.birthday is not None:
+            changes["birthday"] = parse_birthday(args.birthday, kiosk.clock.today())
         view = kiosk.members.edit(args.member_id, **changes)
     emit(args, view.as_dict(), "updated\n" + describe(view))
     return 0

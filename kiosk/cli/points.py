@@ -4,12 +4,12 @@ from __future__ import annotations
 import argparse
 
 from kiosk.cli.common import add_command, emit, open_kiosk
-from kiosk.services.points import describe_events, expire_points, expiring, review_tiers
+from kiosk.services.points import describe_events
 
 
 def _expiring(args: argparse.Namespace) -> int:
     with open_kiosk(args) as kiosk:
-        amount, day = expiring(kiosk, args.member_id)
+        amount, day = kiosk.points.expiring(args.member_id)
     emit(args, {"member_id": args.member_id, "expiring": amount, "on": day.isoformat()},
          f"{amount} points of {args.member_id} expire on {day}")
     return 0
@@ -17,7 +17,7 @@ def _expiring(args: argparse.Namespace) -> int:
 
 def _expire(args: argparse.Namespace) -> int:
     with open_kiosk(args) as kiosk:
-        events = expire_points(kiosk)
+        events = kiosk.points.expire()
     total = -sum(e.deltas["points"] for e in events)
     emit(args, describe_events(events), f"{total} points expired for {len({e.member_id for e in events})} members")
     return 0
@@ -25,7 +25,7 @@ def _expire(args: argparse.Namespace) -> int:
 
 def _review(args: argparse.Namespace) -> int:
     with open_kiosk(args) as kiosk:
-        events = review_tiers(kiosk)
+        events = kiosk.points.review_tiers()
     emit(args, describe_events(events),
          "\n".join(f"{e.member_id}: {e.data['from']} -> {e.data['tier']}" for e in events) or "no tier changes")
     return 0

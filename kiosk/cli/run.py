@@ -3,21 +3,25 @@ from __future__ import annotations
 
 import argparse
 
+from kiosk import config
 from kiosk.cli.common import add_command, emit, open_kiosk
-from kiosk.cli.devices import configured_devices
-from kiosk.services.receipts import SETTINGS_TABLE, store_name
+from kiosk.services.receipts import SETTINGS_TABLE
 from kiosk.store.documents import replace_table
+
 
 def _kiosk(args: argparse.Namespace) -> int:
     from kiosk.ui.main import run  # Kivy only when the UI really starts
 
     with open_kiosk(args) as kiosk:
+        flags = {"ui.fullscreen": False if args.windowed else None, "ui.idle_seconds": args.idle_seconds}
+        cfg = config.load(flags=flags, docs=kiosk.docs)
         run(
             kiosk,
-            fullscreen=not args.windowed,
-            store_name=store_name(kiosk.docs) or kiosk.who.store_id,
-            devices=configured_devices(kiosk.docs),
-            idle_seconds=args.idle_seconds,
+            fullscreen=cfg["ui.fullscreen"],
+            store_name=cfg["ui.store_name"] or kiosk.who.store_id,
+            devices=cfg["devices"],
+            idle_seconds=cfg["ui.idle_seconds"],
+            staff_idle_seconds=cfg["ui.staff_idle_seconds"],
         )
     return 0
 
@@ -36,7 +40,9 @@ def _settings(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `kiosk` and `settings`."""
     p = add_command(subparsers, "kiosk", _kiosk, "run the kiosk UI full screen with the configured devices")
-    p.add_argument("--windowed", action="store_true", help="a window instead of full screen (for a technician)")
-    p.add_argument("--idle-seconds", type=float, default=60.0, help="return to the start screen after this idle time")
+    p.add_argument("--windowed", action="store_true",
+                   help="a window instead of full screen, for a technician (ui.fullscreen = false)")
+    p.add_argument("--idle-seconds", type=float,
+                   help="return to the start screen after this idle time (ui.idle_seconds)")
     p = add_command(subparsers, "settings", _settings, "show or change the shop settings the kiosk shows")
     p.add_argument("--store-name", help="the shop's name on screen and receipts")

@@ -22,15 +22,12 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _clock_list(args: argparse.Namespace) -> int:
-    day = dt.date.fromisoformat(args.day) if args.day else dt.date.today()
-    start = dt.datetime.combine(day, dt.time()).astimezone()  # the kiosk's local day
-    start_ms = int(start.timestamp() * 1000)
     with open_kiosk(args) as kiosk:
-        entries = kiosk.staff.clock_list(start_ms, start_ms + 86_400_000)
+        day = dt.date.fromisoformat(args.day) if args.day else kiosk.clock.today()
+        entries = kiosk.staff.clock_list(day)
+        times = [kiosk.clock.local(e.ts) for e in entries]
     payload = [{"staff_no": e.staff_no, "in": e.clocked_in, "ts": e.ts} for e in entries]
-    text = "\n".join(
-        f"{dt.datetime.fromtimestamp(e.ts / 1000):%H:%M}  {e.staff_no:<8} {'in' if e.clocked_in else 'out'}" for e in entries
-    )
+    text = "\n".join(f"{at:%H:%M}  {e.staff_no:<8} {'in' if e.clocked_in else 'out'}" for e, at in zip(entries, times))
     emit(args, payload, text or f"nobody clocked in on {day}")
     return 0
 

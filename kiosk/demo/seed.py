@@ -27,9 +27,8 @@ DEMO_STAFF = [
 
 def seed(kiosk: Kiosk) -> bool:
     """Seed members with cards and opening balances, and staff; False when the store already has members."""
-    with kiosk.db.reading() as conn:
-        if conn.execute("SELECT 1 FROM members LIMIT 1").fetchone():
-            return False
+    if kiosk.members.count():
+        return False
     for phone, name, birthday, card, pin, opening in DEMO_MEMBERS:
         view = kiosk.members.register(
             Registration(phone=phone, consent=True, name=name, birthday=birthday, card=card, pin=pin)

@@ -1,1 +1,1 @@
-"""Receipt printing for the app: a durable print queue, its worker, and PNG previews."""
+"""Receipt printing for the app: the print worker (its jobs live in the ledger database) and PNG previews."""

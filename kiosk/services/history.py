@@ -1,9 +1,13 @@
-"""The sales history as flat int64 arrays, cached beside the ledger and brought up to date incrementally.
+"""The sales history as flat int64 arrays, cached beside the ledger: a ledger follower that rebuilds from zero.
 
 What-if re-pricing walks every recorded sale; decoding a million sales' JSON from the ledger takes minutes,
-walking arrays takes seconds. The cache is derived data: it holds the ledger position it has read up to,
-is rewritten whole (temp file, fsync, rename) when new sales arrived, and is rebuilt from the ledger when it is
-missing, unreadable or from another ledger. It is never the truth, only a faster way to read it.
+walking arrays takes seconds. The cache is derived data: its position is the last sale it holds (in the file
+itself, so the arrays and the position can never disagree); it is rewritten whole (temp file, fsync, rename)
+when new sales arrived, and rebuilt from the ledger when it is missing, unreadable or from another ledger.
+
+It follows at read time (`load_history`, from `memberkiosk simulate`), not in the kiosk's follower thread: the
+file is rewritten whole, so following every sale would rewrite megabytes of flash per sale for a reader that
+runs a few times a year.
 """
 from __future__ import annotations
 
@@ -14,10 +18,14 @@ import struct
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from core.events import SALE_COMPLETED
+from kiosk.followers.base import Batch
+from kiosk.followers.runner import catch_up
+from kiosk.store import cursors
 from kiosk.store import members as member_rows
+from kiosk.store.db import Database
 from kiosk.store.documents import atomic_write
 
 CACHE_FILE = "sales-history.cache"
@@ -51,7 +59,7 @@ class History:
             table.append(value)
         return index[value]
 
-    def add(self, rows: list[tuple[int, str, str | None, dict[str, Any]]]) -> None:
+    def add(self, rows: list[tuple[int, str, str | None, Mapping[str, Any]]]) -> None:
         """Append sales (ledger position, event id, member, sale data) in ledger order."""
         sku_ix = {s: i for i, s in enumerate(self.skus)}
         ix = {name: {v: i for i, v in enumerate(getattr(self, name))} for name in ("tiers", "coupons", "members")}
@@ -75,18 +83,12 @@ class History:
             self.last_pos, self.last_id = pos, sale_id
 
 
-def _ledger_id(conn: sqlite3.Connection) -> str:
-    """Which ledger a cache belongs to: the id of its first event (a restored backup keeps it, a new store has another)."""
-    row = conn.execute("SELECT id FROM events ORDER BY pos LIMIT 1").fetchone()
-    return row[0] if row else ""
-
-
 def _matches(conn: sqlite3.Connection, h: History) -> bool:
-    """Whether the cache was read from this ledger, up to an event that is still where it was."""
-    if h.ledger_id != _ledger_id(conn):
+    """Whether the cache was read from this ledger (named by its first event: a restored backup keeps it, a new
+    store has another), up to an event that is still where it was."""
+    if h.ledger_id != cursors.first_event_id(conn):
         return False
-    row = conn.execute("SELECT id FROM events WHERE pos = ?", (h.last_pos,)).fetchone()
-    return h.last_pos == 0 or (row is not None and row[0] == h.last_id)
+    return h.last_pos == 0 or cursors.event_id_at(conn, h.last_pos) == h.last_id
 
 
 def _read(path: Path) -> History | None:
@@ -117,21 +119,49 @@ def _write(path: Path, h: History) -> None:
     atomic_write(path, MAGIC + struct.pack("<Q", len(blob)) + blob + b"".join(h.cols[n].tobytes() for n in COLUMNS))
 
 
-def load_history(kiosk: Any) -> History:
+class HistoryCache:
+    """The follower that keeps the cache file: it appends the sales it is handed and writes the file on `save`."""
+
+    name = "sales-history"
+    kiosk_id = None  # every sale this ledger holds, ingested ones too
+    types = (SALE_COMPLETED,)
+    batch = 10_000
+
+    def __init__(self, db: Database, path: Path) -> None:
+        self.db, self.path = db, path
+        with db.reading() as conn:
+            h = _read(path)
+            self.history = h if h is not None and _matches(conn, h) else History(ledger_id=cursors.first_event_id(conn))
+        self._dirty = False
+
+    def position(self) -> int:
+        """The ledger position of the last sale in the cache."""
+        return self.history.last_pos
+
+    def handle(self, events: Batch, upto: int) -> None:
+        """Append the sales (its position stays at the last sale: only sales are in the file)."""
+        self.history.add([(pos, event.id, event.member_id, event.data) for pos, event in events])
+        self._dirty = self._dirty or bool(events)
+
+    def rewind(self) -> None:
+        """Forget every sale; the next `save` writes the rebuilt file."""
+        with self.db.reading() as conn:
+            self.history = History(ledger_id=cursors.first_event_id(conn))
+        self._dirty = True
+
+    def save(self) -> None:
+        """Write the file when sales were added since it was read."""
+        if self._dirty:
+            _write(self.path, self.history)
+            self._dirty = False
+
+
+def load_history(db: Database, data_dir: Path) -> History:
     """The sales history up to the ledger's last sale, from the cache plus whatever was committed since."""
-    path = kiosk.data_dir / CACHE_FILE
-    with kiosk.db.reading() as conn:
-        h = _read(path)
-        if h is None or not _matches(conn, h):
-            h = History(ledger_id=_ledger_id(conn))
-        cur = conn.execute("SELECT pos, id, member_id, data FROM events WHERE type = ? AND pos > ? ORDER BY pos",
-                           (SALE_COMPLETED, h.last_pos))
-        before = h.count
-        while rows := cur.fetchmany(10_000):
-            h.add([(pos, sale_id, member_id, json.loads(data)) for pos, sale_id, member_id, data in rows])
-    if h.count != before:
-        _write(path, h)
-    return h
+    cache = HistoryCache(db, data_dir / CACHE_FILE)
+    catch_up(db, cache)
+    cache.save()
+    return cache.history
 
 
 def birthdays(kiosk: Any, member_ids: list[str]) -> list[dt.date | None]:

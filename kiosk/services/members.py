@@ -6,19 +6,18 @@ import sqlite3
 from dataclasses import dataclass, replace
 from typing import Callable
 
-from core import events as ev
-from core.errors import Conflict, ConsentRequired, InvalidInput, KioskError, NotFound
+from core import directory as changes_, payloads
+from core.errors import CardBlocked, Conflict, ConsentRequired, InvalidInput, MemberErased, NotFound
 from core.events import Event, EventDraft
 from core.ledger import Balances
 from core.members import Member, mask_phone, normalize_phone, normalize_uid
 from kiosk.services import pins
+from kiosk.services.gateway import Gateway, Unit
 from kiosk.services.pins import hash_pin
-from kiosk.store import ledger, members as rows
+from kiosk.store import directory as feed, ledger, members as rows, staff as staff_rows
 from kiosk.store.db import Database
-from kiosk.store.ledger import Identity
 
-class CardBlocked(KioskError):
-    """The card was reported lost."""
+__all__ = ["CardBlocked", "MemberService", "MemberView", "Registration"]
 
 
 @dataclass(frozen=True)
@@ -64,37 +63,44 @@ class Registration:
 class MemberService:
     """Register, identify, edit and erase members; link and block cards; top up stored value."""
 
-    def __init__(self, db: Database, who: Identity, clock: Callable[[], int]) -> None:
-        self.db, self.who, self.clock = db, who, clock
+    def __init__(self, db: Database, gateway: Gateway, operator: Callable[[], str]) -> None:
+        self.db, self.gateway, self._operator = db, gateway, operator
 
-    def register(self, reg: Registration) -> MemberView:
+    def acting(self, operator: str | None) -> str:
+        """The operator of a call: the one given, else the kiosk's own (customer on the screens, cli:USER in a shell)."""
+        return operator or self._operator()
+
+    def register(self, reg: Registration, operator: str | None = None) -> MemberView:
         """Create a member (and link a card); a duplicate phone or card writes nothing."""
         if not reg.consent:
             raise ConsentRequired("the member must agree to the privacy notice before we store their data")
         phone = normalize_phone(reg.phone)
         uid = normalize_uid(reg.card) if reg.card else None
-        now = self.clock()
-        with self.db.transaction() as conn:
-            self.add_in(conn, replace(reg, phone=phone, card=uid), now)
-            member_id = rows.by_phone(conn, phone).member_id
+        with self.gateway.unit(self.acting(operator)) as unit:
+            member_id = self.add_in(unit, replace(reg, phone=phone, card=uid))
         return self.get(member_id)
 
-    def add_in(self, conn: sqlite3.Connection, reg: Registration, now: int) -> str:
-        """Register inside the caller's transaction (bulk import uses one for the whole file)."""
+    def add_in(self, unit: Unit, reg: Registration) -> str:
+        """Register inside the caller's unit (bulk import uses one for the whole file)."""
+        conn, now = unit.conn, unit.now
         existing = rows.by_phone(conn, reg.phone)
         if existing:
             raise Conflict(f"phone {mask_phone(reg.phone)} is already registered (member {existing.member_id})")
         if reg.card:
             self._check_card_free(conn, reg.card)
-        member_id = rows.next_member_id(conn, self.who.kiosk_id)
+        member_id = rows.next_member_id(conn, unit.who.kiosk_id)
         rows.save(conn, Member(member_id, reg.phone, reg.name, reg.birthday, reg.gender, now, now))
-        drafts = [EventDraft(ev.MEMBER_REGISTERED, member_id, {"consent_at": now})]
+        drafts = [EventDraft.of(payloads.MemberRegistered(now), member_id)]
         if reg.card:
             rows.link_card(conn, reg.card, member_id, now)
-            drafts.append(EventDraft(ev.CARD_LINKED, member_id, {"uid": reg.card}))
+            drafts.append(EventDraft.of(payloads.CardLinked(reg.card), member_id))
         if reg.pin:
             rows.set_pin(conn, member_id, hash_pin(reg.pin))
-        ledger.append(conn, self.who, drafts, now)
+        self._record(unit, member_id, changes_.REGISTERED,
+                     {**changes_.personal_fields(rows.get(conn, member_id)), "pin_hash": feed.pin_hash(conn, member_id)})
+        if reg.card:
+            self._record(unit, member_id, changes_.CARD_LINKED, {"uid": reg.card})
+        unit.append(drafts)
         return member_id
 
     def _check_card_free(self, conn: sqlite3.Connection, uid: str) -> None:
@@ -102,7 +108,7 @@ class MemberService:
         if owner:
             state = "was reported lost" if owner[1] == "blocked" else f"belongs to member {owner[0]}"
             raise Conflict(f"card {uid} {state}; use a new card")
-        if conn.execute("SELECT 1 FROM staff WHERE card_uid = ?", (uid,)).fetchone():
+        if staff_rows.is_staff_card(conn, uid):
             raise Conflict(f"card {uid} is a staff card; use a new card")
 
     def get(self, member_id: str) -> MemberView:
@@ -135,58 +141,65 @@ class MemberService:
         """Record, balances and cards read in one snapshot."""
         return MemberView(member, ledger.load_balances(conn, member.member_id), rows.cards_of(conn, member.member_id))
 
-    def link_card(self, member_id: str, uid: str) -> MemberView:
+    def link_card(self, member_id: str, uid: str, operator: str | None = None) -> MemberView:
         """Give a member another card (members may hold several)."""
-        normalized, now = normalize_uid(uid), self.clock()
-        with self.db.transaction() as conn:
-            self._require(conn, member_id)
-            self._check_card_free(conn, normalized)
-            rows.link_card(conn, normalized, member_id, now)
-            ledger.append(conn, self.who, [EventDraft(ev.CARD_LINKED, member_id, {"uid": normalized})], now)
+        normalized = normalize_uid(uid)
+        with self.gateway.unit(self.acting(operator)) as unit:
+            self._require(unit.conn, member_id)
+            self._check_card_free(unit.conn, normalized)
+            rows.link_card(unit.conn, normalized, member_id, unit.now)
+            self._record(unit, member_id, changes_.CARD_LINKED, {"uid": normalized})
+            unit.append([EventDraft.of(payloads.CardLinked(normalized), member_id)])
         return self.get(member_id)
 
-    def block_card(self, uid: str, reason: str = "lost") -> MemberView:
+    def block_card(self, uid: str, reason: str = "lost", operator: str | None = None) -> MemberView:
         """Block a lost card for good; the balances stay with the member."""
-        normalized, now = normalize_uid(uid), self.clock()
-        with self.db.transaction() as conn:
-            owner = rows.card(conn, normalized)
+        normalized = normalize_uid(uid)
+        with self.gateway.unit(self.acting(operator)) as unit:
+            owner = rows.card(unit.conn, normalized)
             if owner is None:
                 raise NotFound(f"card {normalized} is not registered")
             if owner[1] == "blocked":
                 raise Conflict(f"card {normalized} is already blocked")
-            rows.block_card(conn, normalized, now)
-            drafts = [EventDraft(ev.CARD_BLOCKED, owner[0], {"uid": normalized, "reason": reason})]
-            ledger.append(conn, self.who, drafts, now)
+            rows.block_card(unit.conn, normalized, unit.now)
+            self._record(unit, owner[0], changes_.CARD_BLOCKED, {"uid": normalized})
+            unit.append([EventDraft.of(payloads.CardBlocked(normalized, reason), owner[0])])
         return self.get(owner[0])
 
-    def edit(self, member_id: str, **changes: object) -> MemberView:
+    def edit(self, member_id: str, operator: str | None = None, **changes: object) -> MemberView:
         """Change name, phone, birthday or gender; the ledger records which fields changed, not their values."""
         allowed = {"name", "phone", "birthday", "gender"}
         if set(changes) - allowed:
             raise InvalidInput(f"cannot edit {sorted(set(changes) - allowed)}; editable: {sorted(allowed)}")
         if "phone" in changes:
             changes["phone"] = normalize_phone(str(changes["phone"]))
-        now = self.clock()
-        with self.db.transaction() as conn:
-            member = self._require(conn, member_id)
+        with self.gateway.unit(self.acting(operator)) as unit:
+            member = self._require(unit.conn, member_id)
             if "phone" in changes and changes["phone"] != member.phone:
-                other = rows.by_phone(conn, changes["phone"])
+                other = rows.by_phone(unit.conn, changes["phone"])
                 if other:
                     raise Conflict(f"phone {mask_phone(other.phone)} is already registered (member {other.member_id})")
-            rows.save(conn, replace(member, **changes))
-            ledger.append(conn, self.who, [EventDraft(ev.MEMBER_EDITED, member_id, {"fields": sorted(changes)})], now)
+            unit.append([EventDraft.of(payloads.MemberEdited(tuple(sorted(changes))), member_id)])
+            rows.save(unit.conn, replace(member, **changes))
+            self._record(unit, member_id, changes_.EDITED, changes_.personal_fields(replace(member, **changes), changes))
         return self.get(member_id)
 
-    def erase(self, member_id: str) -> MemberView:
+    def erase(self, member_id: str, operator: str | None = None) -> MemberView:
         """Erase personal data on request: phone, name, birthday, gender and PIN go; balances and ledger stay."""
-        now = self.clock()
-        with self.db.transaction() as conn:
-            member = self._require(conn, member_id)
-            erased = Member(member.member_id, None, None, None, None, None, member.created_at, now)
-            rows.save(conn, erased)
-            rows.set_pin(conn, member_id, None)
-            ledger.append(conn, self.who, [EventDraft(ev.MEMBER_ERASED, member_id, {})], now)
+        with self.gateway.unit(self.acting(operator)) as unit:
+            member = self._require(unit.conn, member_id)
+            if member.erased_at is not None:
+                raise MemberErased(f"member {member_id} was already erased")
+            unit.append([EventDraft.of(payloads.MemberErased(), member_id)])
+            rows.save(unit.conn, Member(member.member_id, None, None, None, None, None, member.created_at, unit.now))
+            rows.set_pin(unit.conn, member_id, None)
+            self._record(unit, member_id, changes_.ERASED)
         return self.get(member_id)
+
+    def count(self) -> int:
+        """How many members the kiosk knows (erased ones included)."""
+        with self.db.reading() as conn:
+            return rows.count(conn)
 
     def history(self, member_id: str, limit: int | None = None) -> list[Event]:
         """The member's ledger events, newest first."""
@@ -194,27 +207,25 @@ class MemberService:
             self._require(conn, member_id)
             return ledger.member_events(conn, member_id, limit)
 
-    def commit(self, drafts: list[EventDraft]) -> list[Event]:
-        """Commit drafts computed by core (a top-up, a sale) as one atomic batch."""
-        now = self.clock()
-        with self.db.transaction() as conn:
-            for member_id in {d.member_id for d in drafts if d.member_id}:
-                member = self._require(conn, member_id)
-                if member.erased_at is not None and any(d.deltas for d in drafts if d.member_id == member_id):
-                    raise InvalidInput(f"member {member_id} was erased; balances can only be refunded by staff")
-            return ledger.append(conn, self.who, drafts, now)
+    def commit(self, drafts: list[EventDraft], operator: str | None = None, card: str | None = None) -> list[Event]:
+        """Commit drafts computed by core (a top-up, an adjustment) as one atomic batch through the gateway."""
+        return self.gateway.commit(self.acting(operator), drafts, card)
 
-    def set_pin(self, member_id: str, pin: str) -> None:
+    def set_pin(self, member_id: str, pin: str, operator: str | None = None) -> None:
         """Set the 6-digit payment PIN that guards stored value."""
-        with self.db.transaction() as conn:
-            self._require(conn, member_id)
-            rows.set_pin(conn, member_id, hash_pin(pin))
+        with self.gateway.unit(self.acting(operator)) as unit:
+            self._require(unit.conn, member_id)
+            rows.set_pin(unit.conn, member_id, hash_pin(pin))
+            self._record(unit, member_id, changes_.PIN_SET, {"pin_hash": feed.pin_hash(unit.conn, member_id)})
 
     def check_pin(self, member_id: str, pin: str) -> None:
         """Raise WrongPin or PinLocked; the failure count is committed before raising, so it survives a restart."""
-        with self.db.transaction() as conn:
-            outcome, failures = pins.attempt(conn, "members", member_id, pin)
-        pins.raise_for(outcome, failures, f"member {member_id}")
+        pins.check(self.gateway, "members", member_id, pin, f"member {member_id}")
+
+    @staticmethod
+    def _record(unit: Unit, member_id: str, kind: str, fields: dict | None = None) -> None:
+        """Record the change in the member directory feed, in the same transaction, so other kiosks get it."""
+        feed.record(unit.conn, unit.who.kiosk_id, unit.now, member_id, kind, fields)
 
     def _require(self, conn: sqlite3.Connection, member_id: str) -> Member:
         member = rows.get(conn, member_id)

@@ -2,11 +2,13 @@
 and the cashier calls it up by the number the customer was shown, instead of scanning everything again."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
 from core.errors import Conflict, InvalidInput, NotFound
+from kiosk.clock import Clock
+from kiosk.services.gateway import Gateway
+from kiosk.store import parked as rows
 from kiosk.store.db import Database
 
 PARKED_FOR_MS = 4 * 3600 * 1000  # a basket not called up within four hours is not offered any more
@@ -27,44 +29,29 @@ class ParkedBasket:
 class ParkingService:
     """Park a basket, list those waiting, and take one (once) at the counter."""
 
-    def __init__(self, db: Database, clock: Callable[[], int]) -> None:
-        self.db, self.clock = db, clock
+    def __init__(self, db: Database, gateway: Gateway, clock: Clock, operator: Callable[[], str]) -> None:
+        self.db, self.gateway, self.clock, self._operator = db, gateway, clock, operator
 
-    def park(self, member_id: str | None, basket: Mapping[str, int], coupons: Sequence[str], due: int) -> int:
+    def park(self, member_id: str | None, basket: Mapping[str, int], coupons: Sequence[str], due: int,
+             operator: str | None = None) -> int:
         """Keep the basket durably and return the number to show the customer."""
         if not basket or any(qty <= 0 for qty in basket.values()):
             raise InvalidInput("an empty basket cannot be taken to the counter")
-        with self.db.transaction() as conn:
-            cur = conn.execute(
-                "INSERT INTO parked (member_id, basket, coupons, due, parked_at) VALUES (?, ?, ?, ?, ?)",
-                (member_id, json.dumps(dict(basket)), json.dumps(list(coupons)), due, self.clock()),
-            )
-            return int(cur.lastrowid)
+        with self.gateway.unit(operator or self._operator()) as unit:
+            return rows.insert(unit.conn, member_id, basket, coupons, due, unit.now)
 
     def waiting(self) -> list[ParkedBasket]:
         """Baskets not yet called up, newest first."""
         with self.db.reading() as conn:
-            rows = conn.execute(
-                "SELECT number, member_id, basket, coupons, due, parked_at FROM parked"
-                " WHERE taken_at IS NULL AND parked_at >= ? ORDER BY number DESC",
-                (self.clock() - PARKED_FOR_MS,),
-            ).fetchall()
-        return [_basket(row) for row in rows]
+            return [ParkedBasket(*row) for row in rows.waiting(conn, self.clock.now_ms() - PARKED_FOR_MS)]
 
-    def take(self, number: int) -> ParkedBasket:
+    def take(self, number: int, operator: str | None = None) -> ParkedBasket:
         """Call up a basket at the counter; each basket can be taken once."""
-        with self.db.transaction() as conn:
-            row = conn.execute(
-                "SELECT number, member_id, basket, coupons, due, parked_at, taken_at FROM parked WHERE number = ?",
-                (number,),
-            ).fetchone()
-            if row is None:
+        with self.gateway.unit(operator or self._operator()) as unit:
+            found = rows.get(unit.conn, number)
+            if found is None:
                 raise NotFound(f"no basket number {number} is waiting; scan the items instead")
-            if row[6] is not None:
+            if found[1] is not None:
                 raise Conflict(f"basket {number} was already called up at the counter")
-            conn.execute("UPDATE parked SET taken_at = ? WHERE number = ?", (self.clock(), number))
-        return _basket(row[:6])
-
-
-def _basket(row: Sequence) -> ParkedBasket:
-    return ParkedBasket(row[0], row[1], json.loads(row[2]), json.loads(row[3]), row[4], row[5])
+            rows.take(unit.conn, number, unit.now)
+        return ParkedBasket(*found[0])

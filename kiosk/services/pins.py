@@ -7,9 +7,11 @@ import os
 import sqlite3
 
 from core.errors import InvalidInput, KioskError
+from core.events import SYSTEM
+from kiosk.services.gateway import Gateway
+from kiosk.store import pins as pin_rows
 
 PIN_ATTEMPTS = 5
-_TABLES = {"members": "member_id", "staff": "staff_no"}  # the rows that carry pin_hash and pin_failures
 
 
 class PinLocked(KioskError):
@@ -36,17 +38,23 @@ def verify_pin(pin: str, stored: str) -> bool:
     return hmac.compare_digest(candidate.hex(), digest)
 
 
+def check(gateway: Gateway, table: str, key: str, pin: str, who: str) -> None:
+    """Check a PIN and commit the outcome before raising WrongPin or PinLocked, so a lock survives a restart."""
+    with gateway.unit(SYSTEM) as unit:
+        outcome, failures = attempt(unit.conn, table, key, pin)
+    raise_for(outcome, failures, who)
+
+
 def attempt(conn: sqlite3.Connection, table: str, key: str, pin: str) -> tuple[str, int]:
     """Check a PIN inside the caller's transaction and count the outcome: ('ok'|'wrong'|'locked'|'unset', failures)."""
-    column = _TABLES[table]
-    row = conn.execute(f"SELECT pin_hash, pin_failures FROM {table} WHERE {column} = ?", (key,)).fetchone()
+    row = pin_rows.get(conn, table, key)
     if row is None or row[0] is None:
         return "unset", 0
     pin_hash, failures = row
     if failures >= PIN_ATTEMPTS:
         return "locked", failures
     failures = 0 if verify_pin(pin, pin_hash) else failures + 1
-    conn.execute(f"UPDATE {table} SET pin_failures = ? WHERE {column} = ?", (failures, key))
+    pin_rows.set_failures(conn, table, key, failures)
     return ("ok" if failures == 0 else "wrong"), failures
 
 

@@ -5,7 +5,6 @@ Reads only; every function takes the open connection so a checkout can read and 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import sqlite3
 from dataclasses import replace
@@ -14,21 +13,16 @@ from typing import Any, Iterable, Mapping
 
 from core.catalog import Product, from_document
 from core.errors import CouponRejected, NotFound
-from core.events import BIRTHDAY_BONUS, COUPON_REDEEMED, COUPON_REINSTATED, SALE_COMPLETED, SALE_REFUNDED, VISITS_SOLD
 from core.quote_input import MemberState
 from core.rules import ROLLING_12_MONTHS, Coupon, Rules
 from core.rules_toml import parse_rules
-from kiosk.store import ledger
+from kiosk.clock import Clock
+from kiosk.store import ledger, lookups
 from kiosk.store import members as member_rows
 
 RULES_TABLE = "rules"
 CATALOG_TABLE = "catalog"
 YEAR_MS = 365 * 24 * 3600 * 1000
-
-
-def local_time(ms: int) -> dt.datetime:
-    """The kiosk's local wall time for a ledger timestamp: member days and birthdays are local dates."""
-    return dt.datetime.fromtimestamp(ms // 1000)
 
 
 def load_rules(docs: Any) -> Rules:
@@ -91,44 +85,24 @@ class PricingDocs:
         return self._rules, self._products, self._barcodes
 
 
-def member_state(conn: sqlite3.Connection, member_id: str, rules: Rules, now_ms: int) -> MemberState:
+def member_state(conn: sqlite3.Connection, member_id: str, rules: Rules, now_ms: int, clock: Clock) -> MemberState:
     """Balances, tier, birthday, 12-month spend, visit expiries and this year's birthday bonus of a member."""
     member = member_rows.get(conn, member_id)
     if member is None:
         raise NotFound(f"no member {member_id}")
     b = ledger.load_balances(conn, member_id)
-    rolling = 0
-    if rules.tiers.basis == ROLLING_12_MONTHS:
-        rolling = conn.execute(
-            "SELECT COALESCE(SUM(json_extract(deltas, '$.lifetime_spend')), 0) FROM events"
-            " WHERE member_id = ? AND ts >= ?",
-            (member_id, now_ms - YEAR_MS),
-        ).fetchone()[0]
-    bonus_at = conn.execute("SELECT MAX(ts) FROM events WHERE member_id = ? AND type = ?",
-                            (member_id, BIRTHDAY_BONUS)).fetchone()[0]
+    rolling = lookups.spend_since(conn, member_id, now_ms - YEAR_MS) if rules.tiers.basis == ROLLING_12_MONTHS else 0
+    bonus_at = lookups.last_birthday_bonus(conn, member_id)
     expires: dict[str, dt.date] = {}
     for pack in (p for p, n in b.visits.items() if n > 0):  # the latest purchase of a pack sets its expiry
-        row = conn.execute(
-            "SELECT json_extract(data, '$.expires') FROM events WHERE member_id = ? AND type = ?"
-            " AND json_extract(data, '$.pack') = ? ORDER BY pos DESC LIMIT 1",
-            (member_id, VISITS_SOLD, pack),
-        ).fetchone()
-        if row and row[0]:
-            expires[pack] = dt.date.fromisoformat(row[0])
+        day = lookups.pack_expiry(conn, member_id, pack)
+        if day:
+            expires[pack] = dt.date.fromisoformat(day)
     return MemberState(
         member_id=member_id, tier=b.tier, points=b.points, stored_value=b.stored_value,
         lifetime_spend=b.lifetime_spend, rolling_spend=rolling, visits=dict(b.visits), visits_expire=expires,
-        birthday=member.birthday, birthday_bonus_year=local_time(bonus_at).year if bonus_at else None,
+        birthday=member.birthday, birthday_bonus_year=clock.local(bonus_at).year if bonus_at else None,
     )
-
-
-def coupon_used(conn: sqlite3.Connection, code: str) -> bool:
-    """Whether a coupon's last ledger event is a use (a refund may have reinstated it)."""
-    row = conn.execute(
-        "SELECT type FROM events WHERE type IN (?, ?) AND json_extract(data, '$.code') = ? ORDER BY pos DESC LIMIT 1",
-        (COUPON_REDEEMED, COUPON_REINSTATED, code),
-    ).fetchone()
-    return row is not None and row[0] == COUPON_REDEEMED
 
 
 def coupons_for(conn: sqlite3.Connection, codes: Iterable[str], rules: Mapping[str, Coupon]) -> list[Coupon]:
@@ -138,17 +112,13 @@ def coupons_for(conn: sqlite3.Connection, codes: Iterable[str], rules: Mapping[s
         coupon = rules.get(code)
         if coupon is None:
             raise CouponRejected(f"coupon {code} is not a coupon of this shop")
-        out.append(replace(coupon, used=coupon_used(conn, code)))
+        out.append(replace(coupon, used=lookups.coupon_used(conn, code)))
     return out
 
 
 def sale(conn: sqlite3.Connection, sale_id: str) -> tuple[str | None, dict[str, Any], set[int]]:
     """(member, sale data, lines already refunded) of a committed sale."""
-    row = conn.execute("SELECT member_id, data FROM events WHERE id = ? AND type = ?", (sale_id, SALE_COMPLETED)).fetchone()
-    if row is None:
+    found = lookups.sale(conn, sale_id)
+    if found is None:
         raise NotFound(f"no sale {sale_id}")
-    refunded: set[int] = set()
-    for (data,) in conn.execute("SELECT data FROM events WHERE type = ? AND json_extract(data, '$.sale') = ?",
-                                (SALE_REFUNDED, sale_id)):
-        refunded.update(json.loads(data)["lines"])
-    return row[0], json.loads(row[1]), refunded
+    return found[0], found[1], lookups.refunded_lines(conn, sale_id)

@@ -3,29 +3,49 @@ from __future__ import annotations
 
 from typing import Any
 
+from tinydb import TinyDB
+
 from core.barcodes import member_payload
 from core.errors import NotFound
-from core.events import SALE_COMPLETED, TIER_CHANGED
+from core.events import SALE_COMPLETED, TIER_CHANGED, Event
+from core.ledger import Balances
 from core.members import mask_phone
 from core.receipt import Receipt, ReceiptLine, Tender
-from kiosk.services.pricing_data import local_time
+from kiosk.clock import Clock
 from kiosk.store import ledger
 from kiosk.store import members as member_rows
+from kiosk.store.db import Database
+from kiosk.store.ledger import Identity
 
 SETTINGS_TABLE = "settings"
 # Tender names as printed, in the fixed tender order of core.quote.
 TENDERS = (("visits_fen", "计次卡"), ("points_fen", "积分抵扣"), ("stored_value", "储值"), ("external", "其他支付"))
 
 
-def receipt_for_sale(kiosk: Any, sale_id: str) -> Receipt:
-    """Everything the printer needs about sale `sale_id`, with the member's balances as committed now."""
-    with kiosk.db.reading() as conn:
-        events = ledger.txn_events(conn, ledger.resolve_txn(conn, sale_id, kiosk.who.kiosk_id))
-        if not events or events[0].type != SALE_COMPLETED:
-            raise NotFound(f"no sale {sale_id}")
-        sale = events[0]
-        member = member_rows.get(conn, sale.member_id) if sale.member_id else None
-        balances = ledger.load_balances(conn, sale.member_id) if sale.member_id else None
+class Receipts:
+    """Receipts of committed sales, for the screen after checkout, the printer and `receipt reprint|preview`."""
+
+    def __init__(self, db: Database, who: Identity, docs: TinyDB, clock: Clock) -> None:
+        self.db, self.who, self.docs, self.clock = db, who, docs, clock
+
+    def sale_id(self, ref: str) -> str:
+        """The sale's id for what a cashier typed: its id, the 单号 on the receipt, or the number alone on this kiosk."""
+        with self.db.reading() as conn:
+            return ledger.resolve_txn(conn, ref, self.who.kiosk_id)
+
+    def for_sale(self, ref: str) -> Receipt:
+        """Everything the printer needs about sale `ref`, with the member's balances as committed now."""
+        with self.db.reading() as conn:
+            events = ledger.txn_events(conn, ledger.resolve_txn(conn, ref, self.who.kiosk_id))
+            if not events or events[0].type != SALE_COMPLETED:
+                raise NotFound(f"no sale {ref}")
+            sale = events[0]
+            member = member_rows.get(conn, sale.member_id) if sale.member_id else None
+            balances = ledger.load_balances(conn, sale.member_id) if sale.member_id else None
+        return _receipt(sale, events, member, balances, store_name(self.docs) or self.who.store_id, self.clock)
+
+
+def _receipt(sale: Event, events: list[Event], member: Any, balances: Balances | None, shop: str, clock: Clock) -> Receipt:
     lines = sale.data["lines"]
     tier = next((e.data["tier"] for e in events if e.type == TIER_CHANGED), sale.data.get("tier"))
     tenders = [Tender(name, sum(line[key] for line in lines)) for key, name in TENDERS]
@@ -33,9 +53,9 @@ def receipt_for_sale(kiosk: Any, sale_id: str) -> Receipt:
     if cash:
         tenders.append(Tender("现金", sale.data["cash_given"]))
     return Receipt(
-        store_name=store_name(kiosk.docs) or kiosk.who.store_id,
+        store_name=shop,
         sale_no=ledger.txn_number(sale),
-        time=local_time(sale.ts),
+        time=clock.local(sale.ts),
         lines=tuple(ReceiptLine(line["name"], line["qty"], line["price"], line["net"], discount=line["gross"] - line["net"])
                     for line in lines),
         subtotal=sum(line["gross"] for line in lines),
@@ -53,6 +73,6 @@ def receipt_for_sale(kiosk: Any, sale_id: str) -> Receipt:
     )
 
 
-def store_name(docs: Any) -> str | None:
+def store_name(docs: TinyDB) -> str | None:
     """The shop's name from the settings document the operator pushes."""
     return next((row["store_name"] for row in docs.table(SETTINGS_TABLE).all() if row.get("store_name")), None)

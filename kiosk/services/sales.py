@@ -6,18 +6,26 @@ checkouts can never spend the same points, stored value, visits, stock or coupon
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Sequence
+
+from tinydb import TinyDB
 
 import native
 from core.catalog import Product, index, to_document
-from core.events import STOCK_ADJUSTED, Event, EventDraft
+from core.events import CUSTOMER, Event, EventDraft
+from core.payloads import StockAdjusted
 from core.quote import Preview, Quote, preview, quote
 from core.quote_input import BasketLine, TenderRequest
-from core.refunds import refund_drafts
+from core.refunds import RefundPreview, refund_drafts, refund_preview
+from core.rules import TenderOptions, tender_options
 from core.rules_toml import parse_rules
-from kiosk.services import pricing_data as data
+from kiosk.clock import Clock
+from kiosk.services import pins, pricing_data as data
+from kiosk.services.gateway import Gateway
 from kiosk.store import ledger
-from kiosk.store.documents import DOCS_FILE, replace_table
+from kiosk.store.db import Database
+from kiosk.store.documents import replace_table
 
 
 @dataclass(frozen=True)
@@ -32,75 +40,95 @@ class Sale:
 class SalesService:
     """Checkout, refund, and loading the rulebook and catalog the checkout prices with."""
 
-    def __init__(self, kiosk: Any) -> None:
-        self.kiosk = kiosk
-        self.docs = data.PricingDocs(kiosk.docs, kiosk.data_dir / DOCS_FILE)
+    def __init__(self, db: Database, gateway: Gateway, docs: TinyDB, docs_path: Path, clock: Clock,
+                 operator: Callable[[], str]) -> None:
+        self.db, self.gateway, self.docs_db, self.clock, self._operator = db, gateway, docs, clock, operator
+        self.docs = data.PricingDocs(docs, docs_path)
 
     def _quote(self, conn: Any, member_id: str | None, basket: Sequence[BasketLine], coupons: Sequence[str],
                tender: TenderRequest, now_ms: int, how: Callable[..., Any] = quote) -> Any:
         rules, products, barcodes = self.docs.current()
         basket = [BasketLine(barcodes.get(line.sku, line.sku), line.qty) for line in basket]  # scanned or typed
-        member = data.member_state(conn, member_id, rules, now_ms) if member_id else None
+        member = data.member_state(conn, member_id, rules, now_ms, self.clock) if member_id else None
         catalog = data.with_stock(conn, products, {line.sku for line in basket})
         return how(basket, member, rules, catalog, data.coupons_for(conn, coupons, rules.coupons), tender,
-                   data.local_time(now_ms), pricer=native.price_basket)
+                   self.clock.local(now_ms), pricer=native.price_basket)
 
     def preview(self, member_id: str | None, basket: Sequence[BasketLine], coupons: Sequence[str] = (),
                 tender: TenderRequest = TenderRequest()) -> Preview:
         """What the screen shows after a scan: line prices, amount due, points to earn; nothing is written."""
-        with self.kiosk.db.reading() as conn:
-            return self._quote(conn, member_id, basket, coupons, tender, self.kiosk.clock(), preview)
+        with self.db.reading() as conn:
+            return self._quote(conn, member_id, basket, coupons, tender, self.clock.now_ms(), preview)
 
     def price(self, member_id: str | None, basket: Sequence[BasketLine], coupons: Sequence[str] = (),
               tender: TenderRequest = TenderRequest()) -> Quote:
         """The full quote (tenders, change, drafts) the sale would commit now, without committing anything."""
-        with self.kiosk.db.reading() as conn:
-            return self._quote(conn, member_id, basket, coupons, tender, self.kiosk.clock())
+        with self.db.reading() as conn:
+            return self._quote(conn, member_id, basket, coupons, tender, self.clock.now_ms())
 
     def checkout(self, member_id: str | None, basket: Sequence[BasketLine], coupons: Sequence[str] = (),
-                 tender: TenderRequest = TenderRequest()) -> Sale:
-        """Price and commit a sale as one durable transaction (sale, coupon use, stock, tier change)."""
-        now = self.kiosk.clock()
-        with self.kiosk.db.transaction() as conn:
-            q = self._quote(conn, member_id, basket, coupons, tender, now)
-            events = ledger.append(conn, self.kiosk.who, q.drafts, now)
+                 tender: TenderRequest = TenderRequest(), *, pin: str | None = None, card: str | None = None,
+                 operator: str | None = None) -> Sale:
+        """Price and commit a sale as one durable transaction (sale, coupon use, stock, tier change).
+
+        A customer spends stored value only with their PIN (`pin`), checked here so no screen can skip it; staff
+        may take it without (the member is at their counter). A sale started by a card tap names the card, and a
+        card blocked in the meantime is refused at commit."""
+        operator = operator or self._operator()
+        if tender.stored_value and member_id and pin is None and operator == CUSTOMER:
+            raise pins.WrongPin("enter the member's 6-digit PIN to pay with stored value")
+        if tender.stored_value and member_id and pin is not None:
+            pins.check(self.gateway, "members", member_id, pin, f"member {member_id}")
+        with self.gateway.unit(operator, card) as unit:
+            q = self._quote(unit.conn, member_id, basket, coupons, tender, unit.now)
+            events = unit.append(q.drafts)
         return Sale(events[0].id, q, events)
 
-    def refund(self, sale_id: str, lines: Sequence[int] | None = None) -> list[Event]:
+    def refund(self, sale_id: str, lines: Sequence[int] | None = None, operator: str | None = None) -> list[Event]:
         """Refund a whole sale or some of its lines (0-based) as one durable transaction."""
-        now = self.kiosk.clock()
-        with self.kiosk.db.transaction() as conn:
-            sale_id = ledger.resolve_txn(conn, sale_id, self.kiosk.who.kiosk_id)
-            member_id, sale, refunded = data.sale(conn, sale_id)
-            rules = self.docs.current()[0]
-            member = data.member_state(conn, member_id, rules, now) if member_id else None
-            drafts = refund_drafts(sale_id, sale, member, refunded, lines, rules.coupons, data.local_time(now).date())
-            return ledger.append(conn, self.kiosk.who, drafts, now)
+        with self.gateway.unit(operator or self._operator()) as unit:
+            return unit.append(self._refund_drafts(unit.conn, sale_id, lines, unit.now))
+
+    def refund_preview(self, sale_id: str, lines: Sequence[int] | None = None) -> RefundPreview:
+        """What refunding these lines now gives back and takes back: read off the drafts `refund` would commit."""
+        with self.db.reading() as conn:
+            drafts = self._refund_drafts(conn, sale_id, lines, self.clock.now_ms())
+            sale = data.sale(conn, drafts[0].data["sale"])[1]
+        return refund_preview(sale, drafts)
+
+    def tender_options(self, member_points: int, due: int) -> TenderOptions:
+        """The points a member holding `member_points` may pay with on an order with `due` fen left."""
+        return tender_options(member_points, due, self.docs.current()[0].redemption)
+
+    def _refund_drafts(self, conn: Any, sale_id: str, lines: Sequence[int] | None, now: int) -> list[EventDraft]:
+        sale_id = ledger.resolve_txn(conn, sale_id, self.gateway.who.kiosk_id)
+        member_id, sale, refunded = data.sale(conn, sale_id)
+        rules = self.docs.current()[0]
+        member = data.member_state(conn, member_id, rules, now, self.clock) if member_id else None
+        return refund_drafts(sale_id, sale, member, refunded, lines, rules.coupons, self.clock.local(now).date())
 
     def load_rules(self, source: str) -> None:
         """Validate a rules file and make it the rulebook (a bad file changes nothing)."""
         parse_rules(source)
-        replace_table(self.kiosk.docs, data.RULES_TABLE, [{"source": source, "loaded_at": self.kiosk.clock()}])
+        replace_table(self.docs_db, data.RULES_TABLE, [{"source": source, "loaded_at": self.clock.now_ms()}])
 
-    def load_catalog(self, products: dict[str, Product]) -> list[Event]:
+    def load_catalog(self, products: dict[str, Product], operator: str | None = None) -> list[Event]:
         """Make `products` the catalog; counted stock is set to the file's levels by ledger adjustments."""
         index(products.values())
-        now = self.kiosk.clock()
-        with self.kiosk.db.transaction() as conn:
-            stock = {sku: p.stock - ledger.load_stock(conn, sku) for sku, p in products.items() if p.stock is not None}
-            drafts = [EventDraft(STOCK_ADJUSTED, None, {"reason": "catalog load"}, {"stock": stock})] if any(
+        with self.gateway.unit(operator or self._operator()) as unit:
+            stock = {sku: p.stock - ledger.load_stock(unit.conn, sku) for sku, p in products.items() if p.stock is not None}
+            drafts = [EventDraft.of(StockAdjusted("catalog load"), None, {"stock": stock})] if any(
                 stock.values()) else []
-            events = ledger.append(conn, self.kiosk.who, drafts, now)
-            replace_table(self.kiosk.docs, data.CATALOG_TABLE, to_document(products))
+            events = unit.append(drafts)
+            replace_table(self.docs_db, data.CATALOG_TABLE, to_document(products))
         return events
 
     def catalog(self) -> dict[str, Product]:
         """The catalog with current stock."""
-        with self.kiosk.db.reading() as conn:
-            return data.load_catalog(self.kiosk.docs, conn)
+        with self.db.reading() as conn:
+            return data.load_catalog(self.docs_db, conn)
 
     def find(self, sale_id: str) -> tuple[str | None, dict[str, Any], set[int]]:
         """(member, sale data, refunded lines) of a committed sale."""
-        with self.kiosk.db.reading() as conn:
-            return data.sale(conn, ledger.resolve_txn(conn, sale_id, self.kiosk.who.kiosk_id))
-
+        with self.db.reading() as conn:
+            return data.sale(conn, ledger.resolve_txn(conn, sale_id, self.gateway.who.kiosk_id))

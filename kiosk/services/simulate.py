@@ -100,7 +100,7 @@ def outcome(h: History, cal: Calendar, rules: Rules, catalog: Mapping[str, Produ
 def simulate(kiosk: Any, candidate: Rules) -> WhatIf:
     """Price every recorded sale under the loaded rules and under `candidate`, with the same engine and inputs."""
     rules = data.load_rules(kiosk.docs)
-    h = load_history(kiosk)
+    h = load_history(kiosk.db, kiosk.data_dir)
     catalog = data.load_products(kiosk.docs)
     cal = calendar(h, birthdays(kiosk, h.members))
     return WhatIf(h.count, outcome(h, cal, rules, catalog), outcome(h, cal, candidate, catalog), native.ENGINE)

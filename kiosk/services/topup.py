@@ -21,8 +21,9 @@ def shop_rules(docs: Any) -> Rules | None:
         return None
 
 
-def top_up(members: MemberService, member_id: str, amount_fen: int, rules: Rules | None = None) -> list[Event]:
+def top_up(members: MemberService, member_id: str, amount_fen: int, rules: Rules | None = None,
+           operator: str | None = None, card: str | None = None) -> list[Event]:
     """Credit stored value and the bracket bonus the rules give (充1000送200) as one durable ledger transaction."""
     if amount_fen > MAX_TOPUP_FEN:
         raise InvalidAmount("a top-up above ¥50000.00 must be split or done by the head office")
-    return members.commit(topup_drafts(member_id, amount_fen, rules))
+    return members.commit(topup_drafts(member_id, amount_fen, rules), operator, card)

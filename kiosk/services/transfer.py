@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, TextIO
 
 from core.errors import KioskError
-from core.events import TOPPED_UP, EventDraft
+from core.events import EventDraft
 from core.members import normalize_gender, normalize_phone, normalize_uid, parse_birthday
 from core.money import format_fen, parse_yuan
+from core.payloads import ToppedUp
 from kiosk.services.members import MemberService, Registration
 from kiosk.store import ledger, members as rows
+from kiosk.store.db import Database
 
 COLUMNS = ("phone", "name", "birthday", "gender", "card", "stored_value")
 EXPORT_COLUMNS = ("member_id", "phone", "name", "birthday", "gender", "cards", "tier", "points", "stored_value", "visits")
@@ -27,7 +29,8 @@ class ImportReport:
 
 
 def import_members(
-    service: MemberService, source: TextIO, today: dt.date, progress: Callable[[int], None] = lambda n: None
+    service: MemberService, source: TextIO, today: dt.date, progress: Callable[[int], None] = lambda n: None,
+    operator: str | None = None,
 ) -> ImportReport:
     """Validate every row, then import the good ones atomically with their opening stored value (consent from
     the shop's paper form is assumed: the CSV is the shop's own member list)."""
@@ -36,8 +39,7 @@ def import_members(
     missing = {"phone"} - set(reader.fieldnames or ())
     if missing:
         raise KioskError(f"the CSV has no {', '.join(sorted(missing))} column; expected columns: {', '.join(COLUMNS)}")
-    now = service.clock()
-    with service.db.transaction() as conn:
+    with service.gateway.unit(service.acting(operator)) as unit:
         seen_phones: set[str] = set()
         for n, raw in enumerate(reader):
             line = reader.line_num
@@ -46,17 +48,11 @@ def import_members(
                 reg, opening = _parse_row(raw, today)
                 if reg.phone in seen_phones:
                     raise KioskError(f"phone {reg.phone} appears twice in the file")
-                conn.execute("SAVEPOINT row")
-                try:
-                    member_id = service.add_in(conn, reg, now)
+                with Database.savepoint(unit.conn):
+                    member_id = service.add_in(unit, reg)
                     if opening:
-                        draft = EventDraft(TOPPED_UP, member_id, {"amount": opening, "source": "import"}, {"stored_value": opening})
-                        ledger.append(conn, service.who, [draft], now)
-                    conn.execute("RELEASE row")
-                except BaseException:
-                    conn.execute("ROLLBACK TO row")
-                    conn.execute("RELEASE row")
-                    raise
+                        topup = ToppedUp(opening, source="import")
+                        unit.append([EventDraft.of(topup, member_id, {"stored_value": opening})])
                 seen_phones.add(reg.phone)
                 report.imported += 1
             except KioskError as exc:

@@ -69,6 +69,19 @@ class Database:
                     raise _translate(exc) from exc
                 raise
 
+    @staticmethod
+    @contextlib.contextmanager
+    def savepoint(conn: sqlite3.Connection) -> Iterator[None]:
+        """A part of the open transaction that is undone alone when it fails (one bad row of an import)."""
+        conn.execute("SAVEPOINT part")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK TO part")
+            conn.execute("RELEASE part")
+            raise
+        conn.execute("RELEASE part")
+
     @contextlib.contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
         """A consistent read: one snapshot for all queries inside (nested inside a transaction, that one's)."""

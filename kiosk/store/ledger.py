@@ -7,6 +7,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from core.codec import dumps
 from core.errors import NotFound
 from core.events import Event, EventDraft
 from core.ledger import Balances, apply, apply_stock, check_deltas
@@ -22,12 +23,8 @@ class Identity:
     store_id: str
 
 
-def _dumps(value: object) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
-def append(conn: sqlite3.Connection, who: Identity, drafts: Sequence[EventDraft], now_ms: int) -> list[Event]:
-    """Stamp drafts as one batch and move the projections; call inside Database.transaction()."""
+def append(conn: sqlite3.Connection, who: Identity, drafts: Sequence[EventDraft], now_ms: int, operator: str) -> list[Event]:
+    """Stamp drafts as one batch by `operator` and move the projections; only the commit gateway calls this."""
     if not drafts:
         return []
     seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events WHERE kiosk_id = ?", (who.kiosk_id,)).fetchone()[0]
@@ -39,7 +36,7 @@ def append(conn: sqlite3.Connection, who: Identity, drafts: Sequence[EventDraft]
         check_deltas(draft)
         if draft.member_id is not None:
             current = balances.get(draft.member_id) or load_balances(conn, draft.member_id)
-            balances[draft.member_id] = apply(current, draft)
+            balances[draft.member_id] = apply(current, draft, (now_ms, who.kiosk_id, seq + 1))
         for sku in draft.deltas.get("stock", {}):
             if sku not in stock:
                 stock[sku] = load_stock(conn, sku)
@@ -56,6 +53,8 @@ def append(conn: sqlite3.Connection, who: Identity, drafts: Sequence[EventDraft]
             member_id=draft.member_id,
             data=dict(draft.data),
             deltas=dict(draft.deltas),
+            operator=operator,
+            v=draft.v,
         )
         _insert(conn, event)
         events.append(event)
@@ -63,33 +62,47 @@ def append(conn: sqlite3.Connection, who: Identity, drafts: Sequence[EventDraft]
     return events
 
 
+def event_row(e: Event) -> tuple:
+    """The stored columns of an event, checksum last."""
+    row = (e.id, e.kiosk_id, e.store_id, e.seq, e.ts, e.txn, e.type, e.member_id, dumps(e.data), dumps(e.deltas))
+    return (*row, e.operator, e.v, event_crc(row, e.operator, e.v))
+
+
+def event_crc(row: Sequence, operator: str | None, v: int) -> int:
+    """Rows written before operators were kept (operator NULL, v 1) keep the checksum they were written with."""
+    return row_crc(row) if operator is None and v == 1 else row_crc((*row, operator, v))
+
+
+INSERT_EVENT = ("INSERT INTO events (id, kiosk_id, store_id, seq, ts, txn, type, member_id, data, deltas, operator, v, crc)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
 def _insert(conn: sqlite3.Connection, e: Event) -> None:
-    row = (e.id, e.kiosk_id, e.store_id, e.seq, e.ts, e.txn, e.type, e.member_id, _dumps(e.data), _dumps(e.deltas))
-    cur = conn.execute(
-        "INSERT INTO events (id, kiosk_id, store_id, seq, ts, txn, type, member_id, data, deltas, crc)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (*row, row_crc(row)),
-    )
-    conn.execute("INSERT INTO outbox (pos) VALUES (?)", (cur.lastrowid,))
+    conn.execute(INSERT_EVENT, event_row(e))
 
 
 def _save_projections(conn: sqlite3.Connection, balances: dict[str, Balances], stock: dict[str, int]) -> None:
     conn.executemany(
-        "INSERT OR REPLACE INTO balances (member_id, points, stored_value, lifetime_spend, tier, visits)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        [(m, b.points, b.stored_value, b.lifetime_spend, b.tier, _dumps(b.visits)) for m, b in balances.items()],
+        f"INSERT OR REPLACE INTO balances (member_id, {BALANCE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(m, b.points, b.stored_value, b.lifetime_spend, b.tier, dumps(b.visits), dumps(b.tier_at))
+         for m, b in balances.items()],
     )
     conn.executemany("INSERT OR REPLACE INTO stock (sku, qty) VALUES (?, ?)", list(stock.items()))
 
 
+BALANCE_COLUMNS = "points, stored_value, lifetime_spend, tier, visits, tier_at"
+
+
+def balances_from_row(row: Sequence) -> Balances:
+    """Balances from the BALANCE_COLUMNS of a row."""
+    return Balances(points=row[0], stored_value=row[1], lifetime_spend=row[2], tier=row[3], visits=json.loads(row[4]),
+                    tier_at=tuple(json.loads(row[5])))
+
+
 def load_balances(conn: sqlite3.Connection, member_id: str) -> Balances:
     """The member's projected balances (zero for a member with no events yet)."""
-    row = conn.execute(
-        "SELECT points, stored_value, lifetime_spend, tier, visits FROM balances WHERE member_id = ?", (member_id,)
-    ).fetchone()
-    if row is None:
-        return Balances()
-    return Balances(points=row[0], stored_value=row[1], lifetime_spend=row[2], tier=row[3], visits=json.loads(row[4]))
+    row = conn.execute(f"SELECT {BALANCE_COLUMNS} FROM balances WHERE member_id = ?", (member_id,)).fetchone()
+    return Balances() if row is None else balances_from_row(row)
 
 
 def load_stock(conn: sqlite3.Connection, sku: str) -> int:
@@ -98,34 +111,35 @@ def load_stock(conn: sqlite3.Connection, sku: str) -> int:
     return row[0] if row else 0
 
 
-_EVENT_COLUMNS = "id, kiosk_id, store_id, seq, ts, txn, type, member_id, data, deltas"
+EVENT_COLUMNS = "id, kiosk_id, store_id, seq, ts, txn, type, member_id, data, deltas, operator, v"
 
 
-def _event(row: Sequence) -> Event:
-    return Event(*row[:8], data=json.loads(row[8]), deltas=json.loads(row[9]))
+def event_from_row(row: Sequence) -> Event:
+    """An Event from the EVENT_COLUMNS of a row."""
+    return Event(*row[:8], data=json.loads(row[8]), deltas=json.loads(row[9]), operator=row[10], v=row[11])
 
 
 def member_events(conn: sqlite3.Connection, member_id: str, limit: int | None = None) -> list[Event]:
     """A member's events, newest first."""
-    sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE member_id = ? ORDER BY pos DESC"
+    sql = f"SELECT {EVENT_COLUMNS} FROM events WHERE member_id = ? ORDER BY pos DESC"
     params: tuple = (member_id,)
     if limit is not None:
         sql += " LIMIT ?"
         params += (limit,)
-    return [_event(r) for r in conn.execute(sql, params)]
+    return [event_from_row(r) for r in conn.execute(sql, params)]
 
 
 def txn_events(conn: sqlite3.Connection, txn: str) -> list[Event]:
     """The events committed together as one transaction (a sale, a top-up), in order."""
-    return [_event(r) for r in conn.execute(f"SELECT {_EVENT_COLUMNS} FROM events WHERE txn = ? ORDER BY pos", (txn,))]
+    return [event_from_row(r) for r in conn.execute(f"SELECT {EVENT_COLUMNS} FROM events WHERE txn = ? ORDER BY pos", (txn,))]
 
 
 def all_events(conn: sqlite3.Connection, batch: int = 10_000) -> Iterable[tuple[int, Event, int, int]]:
     """Every event in ledger order with its position, stored crc and recomputed crc (for verify)."""
-    cur = conn.execute(f"SELECT pos, {_EVENT_COLUMNS}, crc FROM events ORDER BY pos")
+    cur = conn.execute(f"SELECT pos, {EVENT_COLUMNS}, crc FROM events ORDER BY pos")
     while rows := cur.fetchmany(batch):
         for r in rows:
-            yield r[0], _event(r[1:11]), r[11], row_crc(r[1:11])
+            yield r[0], event_from_row(r[1:13]), r[13], event_crc(r[1:11], r[11], r[12])
 
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")

@@ -77,6 +77,11 @@ def next_member_id(conn: sqlite3.Connection, kiosk_id: str) -> str:
     return f"{kiosk_id}-{n:06d}"
 
 
+def count(conn: sqlite3.Connection) -> int:
+    """Number of member records."""
+    return conn.execute("SELECT COUNT(*) FROM members").fetchone()[0]
+
+
 def all_rows(conn: sqlite3.Connection) -> list[tuple]:
     """Every member row with its stored checksum (for verify and export)."""
     return conn.execute(f"SELECT {_COLUMNS}, crc FROM members ORDER BY created_at, member_id").fetchall()

@@ -88,4 +88,93 @@ MIGRATIONS: list[str] = [
         taken_at INTEGER
     );
     """,
+    # 5: the chain. Events record who did them (operator) and their payload's schema version (v); after-commit
+    # work follows the ledger with a durable cursor per follower instead of an outbox table (the ledger is the
+    # outbox). A follower created later starts at the ledger's end: it must not replay years of receipts.
+    """
+    ALTER TABLE events ADD COLUMN operator TEXT;
+    ALTER TABLE events ADD COLUMN v INTEGER NOT NULL DEFAULT 1;
+    DROP TABLE outbox;
+    CREATE TABLE cursors (name TEXT PRIMARY KEY, pos INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+    """,
+    # 6: receipts waiting for the printer (they were in a second SQLite file, print-queue.sqlite3). The receipt
+    # follower queues one original per own sale (the unique index makes a re-delivered sale a no-op); reprints
+    # are queued by `receipt reprint`. The receipt is built from the committed sale when it prints.
+    """
+    CREATE TABLE print_jobs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        txn TEXT NOT NULL,
+        reprint INTEGER NOT NULL DEFAULT 0,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_try_ms INTEGER NOT NULL,
+        last_error TEXT,
+        created_ms INTEGER NOT NULL,
+        printed_ms INTEGER
+    );
+    CREATE UNIQUE INDEX print_jobs_original ON print_jobs (txn) WHERE reprint = 0;
+    CREATE INDEX print_jobs_due ON print_jobs (next_try_ms) WHERE printed_ms IS NULL;
+    """,
+    # sync (ingest, member directory, sync by file): overdrafts caused by spending on another kiosk are flagged
+    # facts, never refusals; member records replicate as a feed of changes (`directory`) merged into `members` and
+    # `cards`, with the clashes the merge resolved flagged for staff; `sync_peers` remembers the key each kiosk
+    # signed its first file with (trust on first use). `balances.tier_at` is the (ts, kiosk, seq) of the event
+    # that set the tier, so tier folds the same in any arrival order. Existing members enter the feed as
+    # registrations (with their cards, PIN, erasure) so their kiosk can export them.
+    """
+    CREATE TABLE overdrafts (
+        event_id TEXT NOT NULL REFERENCES events (id),
+        what TEXT NOT NULL,
+        member_id TEXT,
+        amount INTEGER NOT NULL,
+        flagged_at INTEGER NOT NULL,
+        PRIMARY KEY (event_id, what)
+    );
+    CREATE TABLE directory (
+        pos INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        member_id TEXT NOT NULL,
+        kiosk_id TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        fields TEXT NOT NULL
+    );
+    CREATE INDEX directory_member ON directory (member_id);
+    CREATE TABLE directory_conflicts (
+        member_id TEXT NOT NULL,
+        field TEXT NOT NULL,
+        value TEXT NOT NULL,
+        kept_by TEXT NOT NULL,
+        flagged_at INTEGER NOT NULL,
+        PRIMARY KEY (member_id, field, value)
+    );
+    CREATE TABLE sync_peers (kiosk_id TEXT PRIMARY KEY, store_id TEXT NOT NULL, public_key TEXT NOT NULL,
+                             first_seen INTEGER NOT NULL);
+    ALTER TABLE balances ADD COLUMN tier_at TEXT NOT NULL DEFAULT '[0,"",0]';
+    UPDATE balances SET tier_at = COALESCE((
+        SELECT json_array(ts, kiosk_id, seq) FROM events e
+        WHERE e.member_id = balances.member_id AND e.type IN ('tier.changed', 'member.registered')
+          AND json_extract(e.data, '$.tier') IS NOT NULL
+        ORDER BY ts DESC, kiosk_id DESC, seq DESC LIMIT 1), '[0,"",0]');
+    INSERT INTO directory (id, member_id, kiosk_id, ts, kind, fields)
+        SELECT member_id || ':registered', member_id, (SELECT value FROM meta WHERE key = 'kiosk_id'), created_at,
+               'registered', json_object('phone', phone, 'name', name, 'birthday', birthday, 'gender', gender,
+                                         'consent_at', consent_at)
+        FROM members ORDER BY created_at, member_id;
+    INSERT INTO directory (id, member_id, kiosk_id, ts, kind, fields)
+        SELECT member_id || ':pin', member_id, (SELECT value FROM meta WHERE key = 'kiosk_id'), created_at,
+               'pin_set', json_object('pin_hash', pin_hash)
+        FROM members WHERE pin_hash IS NOT NULL ORDER BY created_at, member_id;
+    INSERT INTO directory (id, member_id, kiosk_id, ts, kind, fields)
+        SELECT member_id || ':card:' || uid, member_id, (SELECT value FROM meta WHERE key = 'kiosk_id'), linked_at,
+               'card_linked', json_object('uid', uid)
+        FROM cards ORDER BY linked_at, uid;
+    INSERT INTO directory (id, member_id, kiosk_id, ts, kind, fields)
+        SELECT member_id || ':block:' || uid, member_id, (SELECT value FROM meta WHERE key = 'kiosk_id'), blocked_at,
+               'card_blocked', json_object('uid', uid)
+        FROM cards WHERE status = 'blocked' ORDER BY blocked_at, uid;
+    INSERT INTO directory (id, member_id, kiosk_id, ts, kind, fields)
+        SELECT member_id || ':erased', member_id, (SELECT value FROM meta WHERE key = 'kiosk_id'), erased_at,
+               'erased', '{}'
+        FROM members WHERE erased_at IS NOT NULL ORDER BY erased_at, member_id;
+    """,
 ]

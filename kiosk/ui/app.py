@@ -5,9 +5,9 @@ import importlib
 import logging
 import signal
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from kivy.app import App
 from kivy.clock import Clock
@@ -17,13 +17,16 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 
 from core.barcodes import classify
+from drivers.events import CardTapped, DeviceHealth, Scanned, ScanRejected, UnknownCard
+from core.events import CUSTOMER
 from kiosk.ui import i18n, theme
 from kiosk.ui import widgets  # noqa: F401  (registers Keypad, DatePicker, SurnamePicker for the kv files)
 from kiosk.ui.boot import PROCESS_T0
 from kiosk.ui.demo_panel import DemoPanel  # noqa: F401  (registers the class app.kv names)
+from kiosk.runtime import DeviceRuntime
+from kiosk.services.receipts import Receipts
 from kiosk.ui.devices import DeviceBridge
 from kiosk.ui.metrics import Metrics
-from kiosk.ui.screens.member import load_member
 from kiosk.ui.tasks import Tasks
 
 log = logging.getLogger(__name__)
@@ -40,10 +43,8 @@ class UiSettings:
     idle_seconds: float = 60.0
     staff_idle_seconds: float = 120.0
     demo: bool = False
-    devices: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     demo_cards: tuple[tuple[str, str], ...] = ()  # (button label, card UID) for the demo panel
     demo_products: tuple[tuple[str, str], ...] = ()  # (button label, barcode)
-    receipt_dir: Path | None = None  # the demo saves every receipt here as a PNG
 
 
 def load_kv_once(path: Path) -> None:
@@ -61,15 +62,18 @@ class KioskApp(App):
     staff = ObjectProperty(None, allownone=True)  # the logged-in staff member, None for customers
     store_name = StringProperty("")
 
-    def __init__(self, kiosk: Any, settings: UiSettings = UiSettings(), **kwargs: Any) -> None:
+    def __init__(self, kiosk: Any, devices: DeviceRuntime, settings: UiSettings = UiSettings(), **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.kiosk, self.settings = kiosk, settings
+        self.kiosk, self.devices, self.settings = kiosk, devices, settings
+        kiosk.operator = CUSTOMER  # screens act for the customer; staff screens name the staff member
         self.store_name = settings.store_name
         self.title = settings.store_name
         self.tasks = Tasks()
         self.sales = kiosk.sales
         self.metrics = Metrics()
-        self.devices = DeviceBridge(self.on_device_event)
+        self.receipts = Receipts(kiosk.db, kiosk.who, kiosk.docs, kiosk.clock)
+        self._bridge = DeviceBridge(self.on_device_event)
+        self._unsubscribe: Any = None
         self.health: dict[str, Any] = {}
         self._quit_allowed = False
         self._previous_sigterm: Any = None
@@ -116,14 +120,14 @@ class KioskApp(App):
         return root
 
     def on_start(self) -> None:
-        """Lock the kiosk down, start the devices and show the attract screen; log cold start at the first frame."""
+        """Lock the kiosk down, listen to the devices and show the attract screen; log cold start at the first frame."""
         Window.bind(on_request_close=self._on_request_close, on_keyboard=self._on_keyboard)
         Window.bind(on_touch_down=self._on_activity, on_key_down=self._on_activity)
         if Window.fullscreen:
             Window.grab_mouse()  # and the keyboard (SDL_GRAB_KEYBOARD, set by boot): shortcuts stay in the kiosk
         if threading.current_thread() is threading.main_thread():
             self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
-        self.devices.start(self.settings.devices, self.kiosk.data_dir, self.settings.receipt_dir)
+        self._unsubscribe = self.devices.subscribe(self._bridge.post)
         if self.settings.demo:
             self.root.ids.demo_panel.fill()
         self.go(HOME)
@@ -131,14 +135,14 @@ class KioskApp(App):
         self._warming = Clock.schedule_once(self._warm, 0.2)
 
     def on_stop(self) -> None:
-        """Stop the devices and let a running commit finish."""
+        """Stop listening to the devices (whoever started them stops them) and let a running commit finish."""
         self._idle.cancel()
         self._warming.cancel()
         if self._previous_sigterm is not None:
             signal.signal(signal.SIGTERM, self._previous_sigterm)
         Window.unbind(on_request_close=self._on_request_close, on_keyboard=self._on_keyboard)
         Window.unbind(on_touch_down=self._on_activity, on_key_down=self._on_activity)
-        self.devices.stop()
+        self._unsubscribe()
         self.tasks.shutdown()
 
     def open_settings(self, *args: Any) -> bool:
@@ -224,7 +228,7 @@ class KioskApp(App):
         """Worker thread: None for a staff card, else the member and their recent sales, in one trip off the UI."""
         if self.kiosk.staff.is_staff_card(uid):
             return None
-        return load_member(self.kiosk, self.sales, lambda: self.kiosk.members.by_card(uid))
+        return self.kiosk.summaries.by_card(uid)
 
     def _card_tapped(self, uid: str, arrived: float, found: Any) -> None:
         """A staff card opens staff mode; a member's card shows the member, loaded already."""
@@ -236,29 +240,29 @@ class KioskApp(App):
     # -- devices ----------------------------------------------------------------------------------------------
     def on_device_event(self, event: Any, arrived: float) -> None:
         """Every device event, on the UI thread: health is kept, the rest goes to the screen on show."""
-        kind = type(event).__name__
-        if kind == "DeviceHealth":
+        if isinstance(event, DeviceHealth):
             self.health[event.device] = event
             return
         self._restart_idle()
         if self.current.on_device(event, arrived):
             return
-        if kind == "CardTapped":
-            self.tasks.run(
-                lambda: self._identify(event.uid),
-                lambda found: self._card_tapped(event.uid, arrived, found),
-                lambda error: self.go("member", error=error),
-            )
-        elif kind == "Scanned" and event.kind == "member":
-            member_id = classify(event.code).payload_id
-            self.tasks.run(
-                lambda: load_member(self.kiosk, self.sales, lambda: self.kiosk.members.get(member_id)),
-                lambda found: self.go("member", loaded=found, arrived=arrived),
-                lambda error: self.go("member", error=error),
-            )
-        elif kind == "Scanned" and event.kind == "product":
-            self.go("checkout", code=event.code, arrived=arrived)
-        elif kind in ("ScanRejected", "UnknownCard"):
-            self.current.message = self.t("error.device", detail=event.reason)
-        else:
-            log.info("no screen wanted %s on %s", kind, self.root.ids.screens.current)
+        match event:
+            case CardTapped(uid=uid):
+                self.tasks.run(
+                    lambda: self._identify(uid),
+                    lambda found: self._card_tapped(uid, arrived, found),
+                    lambda error: self.go("member", error=error),
+                )
+            case Scanned(kind="member", code=code):
+                member_id = classify(code).payload_id
+                self.tasks.run(
+                    lambda: self.kiosk.summaries.by_number(member_id),
+                    lambda found: self.go("member", loaded=found, arrived=arrived),
+                    lambda error: self.go("member", error=error),
+                )
+            case Scanned(kind="product", code=code):
+                self.go("checkout", code=code, arrived=arrived)
+            case ScanRejected(reason=reason) | UnknownCard(reason=reason):
+                self.current.message = self.t("error.device", detail=reason)
+            case _:
+                log.info("no screen wanted %s on %s", type(event).__name__, self.root.ids.screens.current)

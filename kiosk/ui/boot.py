@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 # Taken when the UI package is first imported, before Kivy: the nearest point to process start our code sees.
 PROCESS_T0 = time.perf_counter()
@@ -29,12 +30,29 @@ def configure(kivy_home: Path, *, fullscreen: bool, size: tuple[int, int] = SCRE
 
     Config.set("kivy", "exit_on_escape", "0")
     Config.set("kivy", "keyboard_mode", "system")
-    Config.set("input", "mouse", "mouse,multitouch_on_demand")
+    configure_input(Config, touchscreen=fullscreen)
     Config.set("graphics", "width", str(size[0]))
     Config.set("graphics", "height", str(size[1]))
     Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
     Config.set("graphics", "borderless", "1" if fullscreen else "0")
     register_cjk_font()
+
+
+def configure_input(config: Any, *, touchscreen: bool) -> None:
+    """Kivy's [input] providers: the mouse always; on the appliance (full screen) also its touch panel, through mtdev.
+
+    Kivy's own default probes every /dev/input device, which a technician's laptop may not let us open (a
+    traceback in the log) and which would also open the barcode scanner, a keyboard. `select_all=0` keeps to
+    devices with multitouch axes (ABS_MT_POSITION_X), the touch panel; `disable_on_activity` ignores the pointer
+    the display server makes from the same touches, so a tap is not counted twice.
+    """
+    for option in config.options("input"):
+        config.remove_option("input", option)
+    if touchscreen:
+        config.set("input", "mouse", "mouse,multitouch_on_demand,disable_on_activity")
+        config.set("input", "touchscreen_%(name)s", "probesysfs,provider=mtdev,select_all=0")
+    else:
+        config.set("input", "mouse", "mouse,multitouch_on_demand")
 
 
 def register_cjk_font() -> str:

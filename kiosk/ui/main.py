@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from kiosk.ui import boot
 
@@ -13,17 +13,21 @@ DEMO_COUPON = "WELCOME10"  # ¥10 off from ¥50, in the demo rulebook
 DEMO_NEW_CARD = ("新卡 New card", "04AB12CD")
 
 
-def run(kiosk: Any, *, fullscreen: bool = True, **settings: Any) -> None:
-    """Open the kiosk window and run until a manager closes it."""
+def run(kiosk: Any, *, fullscreen: bool = True, devices: Mapping[str, Mapping[str, Any]] | None = None,
+        receipt_dir: Path | None = None, **settings: Any) -> None:
+    """Start the device runtime, open the kiosk window and run until a manager closes it; then stop the devices."""
     boot.configure(kiosk.data_dir / "kivy", fullscreen=fullscreen)
     logging.getLogger("kiosk.ui.metrics").setLevel(logging.INFO)  # start, tap and scan latencies in the log
+    from kiosk.runtime import DeviceRuntime
     from kiosk.ui.app import KioskApp, UiSettings
 
-    KioskApp(kiosk, UiSettings(**settings)).run()
+    with DeviceRuntime.start(kiosk, devices or {}, receipt_dir) as runtime:
+        KioskApp(kiosk, runtime, UiSettings(**settings)).run()
 
 
 def demo_settings(receipt_dir: Path | None = None, store_name: str = "鲜果超市 Fresh Mart") -> dict[str, Any]:
-    """Simulated devices, the demo panel's cards (members', staff's, one new) and the catalog's scannable products."""
+    """What `run` takes for the demo: simulated devices, where receipts are kept as PNGs, the demo panel's cards
+    (members', staff's, one new) and the catalog's scannable products."""
     from core.barcodes import coupon_payload
     from core.catalog import parse_catalog
     from drivers.factory import DEMO_DEVICES

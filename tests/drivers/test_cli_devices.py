@@ -7,8 +7,6 @@ import pytest
 from PIL import Image
 
 from kiosk.app import Kiosk
-from kiosk.printing.queue import PrintQueue
-from tests.drivers.receipts import sample_receipt
 from tests.drivers.test_preview import ARTIFACTS
 from tests.drivers.tcp_printer import LoopbackPrinter
 
@@ -21,7 +19,7 @@ def loopback():
 
 
 def save_devices(data_dir, devices: dict) -> None:
-    with Kiosk.open(data_dir) as kiosk:
+    with Kiosk.open(data_dir, kiosk_id="k9") as kiosk:  # the id the cli fixture gives
         kiosk.docs.table("devices").insert(devices)
 
 
@@ -48,22 +46,24 @@ def test_devices_exits_1_naming_what_is_wrong(cli, tmp_path):
 
 
 def test_receipt_preview_and_reprint_now(cli, loopback, tmp_path):
+    from core.quote_input import BasketLine, TenderRequest
+    from kiosk.demo.pricing import seed_pricing
+
     save_devices(cli.data_dir, {"printer": {"type": "escpos", "transport": "network", "host": "127.0.0.1",
                                             "port": loopback.port, "paper": "80mm"}})
-    queue = PrintQueue.in_data_dir(cli.data_dir)
-    queue.enqueue("S42", sample_receipt("S42"), 1)
-    queue.close()
+    with Kiosk.open(cli.data_dir) as kiosk:
+        seed_pricing(kiosk)
+        sale = kiosk.sales.checkout(None, [BasketLine("TEA-500", 1)], tender=TenderRequest(cash=500))
+    number = f"k9-{sale.events[0].seq}"  # the 单号 on the receipt
 
-    out = tmp_path / "s42.png"
-    assert cli("receipt", "preview", "S42", str(out), "--columns", "48", "--json").json()["png"] == str(out)
+    out = tmp_path / "sale.png"
+    assert cli("receipt", "preview", number, str(out), "--columns", "48", "--json").json()["png"] == str(out)
     with Image.open(out) as img:
         assert img.format == "PNG" and img.width > 500
 
-    assert cli("receipt", "reprint", "S42", "--now", "--wait", "10", "--json").json()["printed"] is True
-    first, reprint = loopback.wait_jobs(2)  # --now drains what waited in the queue too, oldest first
-    assert "重印".encode("gb18030") not in first and b"S42" in first
-    assert "重印 REPRINT".encode("gb18030") in reprint and b"S42" in reprint
-    assert "鲜果时光便利店".encode("gb18030") in reprint
+    assert cli("receipt", "reprint", number, "--now", "--wait", "10", "--json").json()["printed"] is True
+    [reprint] = loopback.wait_jobs(1)  # the kiosk never ran here: only the reprint was queued
+    assert "重印 REPRINT".encode("gb18030") in reprint and number.encode() in reprint
 
     proc = cli("receipt", "reprint", "S404", check_rc=2)
     assert "S404" in proc.stderr
@@ -71,13 +71,12 @@ def test_receipt_preview_and_reprint_now(cli, loopback, tmp_path):
 
 def test_committed_sale_prints_and_previews_through_the_cli(cli, loopback, tmp_path):
     from core.quote_input import BasketLine, TenderRequest
-    from kiosk.services.sales import SalesService
     from tests.pricing.conftest import CATALOG, DEMO
 
     save_devices(cli.data_dir, {"printer": {"type": "escpos", "transport": "network", "host": "127.0.0.1",
                                             "port": loopback.port}})
     with Kiosk.open(cli.data_dir) as kiosk:
-        sales = SalesService(kiosk)
+        sales = kiosk.sales
         sales.load_rules((DEMO / "rules.toml").read_text(encoding="utf-8"))
         sales.load_catalog(CATALOG)
         sale = sales.checkout(None, [BasketLine("TEA-500", 2)], tender=TenderRequest(cash=10_000))

@@ -99,3 +99,14 @@ def test_skip_native_env_falls_back_to_the_reference_and_says_so():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
     assert out.startswith("reference reference (pure Python): MEMBERKIOSK_SKIP_NATIVE=1")
     assert native.ENGINE == "native" and native.price_batch is not price_batch
+
+
+def test_require_native_env_fails_the_import_when_the_kernels_are_missing():
+    hide_kernels = "import sys; sys.modules['native.kernels'] = None; import native; print(native.ENGINE)"
+    env = {**os.environ, "MEMBERKIOSK_REQUIRE_NATIVE": "1"}
+    env.pop("MEMBERKIOSK_SKIP_NATIVE", None)
+    required = subprocess.run([sys.executable, "-c", hide_kernels], capture_output=True, text=True, env=env)
+    assert required.returncode != 0 and "MEMBERKIOSK_REQUIRE_NATIVE=1 but the Cython kernels did not load" in required.stderr
+    env.pop("MEMBERKIOSK_REQUIRE_NATIVE")
+    fallback = subprocess.run([sys.executable, "-c", hide_kernels], capture_output=True, text=True, env=env, check=True)
+    assert fallback.stdout.strip() == "reference"

@@ -13,8 +13,6 @@ from core.quote_input import BasketLine as L
 from core.rules_toml import parse_rules
 from core.tiers import yearly_review_drafts
 from kiosk.services.members import Registration
-from kiosk.services.points import expire_points, expiring, review_tiers
-from kiosk.services.sales import SalesService
 from tests.pricing.conftest import CATALOG, DEMO, RULES, member
 
 D = dt.date
@@ -40,18 +38,18 @@ def test_yearly_review_moves_down_as_well_as_up():
 
 
 def test_expiry_and_review_on_the_store(kiosk, clock):
-    sales = SalesService(kiosk)
+    sales = kiosk.sales
     sales.load_rules((DEMO / "rules.toml").read_text(encoding="utf-8"))
     sales.load_catalog(CATALOG)
     m = kiosk.members.register(Registration(phone="13800138000", consent=True)).member.member_id
     sales.checkout(m, [L("TEA-500", 10)])  # 2026-11-18, member day: 70 points
     clock.advance(60 * 24 * 3600 * 1000)  # into 2027
-    assert expiring(kiosk, m) == (70, D(2027, 12, 31))
-    assert expire_points(kiosk) == []
+    assert kiosk.points.expiring(m) == (70, D(2027, 12, 31))
+    assert kiosk.points.expire() == []
     clock.advance(365 * 24 * 3600 * 1000)  # into 2028
-    [ev] = expire_points(kiosk)
+    [ev] = kiosk.points.expire()
     assert ev.deltas == {"points": -70} and kiosk.members.get(m).balances.points == 0
-    assert review_tiers(kiosk) == []
+    assert kiosk.points.review_tiers() == []
 
 
 @pytest.mark.parametrize(

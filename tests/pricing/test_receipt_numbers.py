@@ -27,17 +27,17 @@ def test_receipt_has_short_number_store_name_and_member_qr(tmp_path: Path) -> No
     from core.quote_input import BasketLine, TenderRequest
     from kiosk.app import Kiosk
     from kiosk.demo.seed import seed
-    from kiosk.services.receipts import receipt_for_sale
-    from kiosk.services.sales import SalesService
+    from kiosk.services.receipts import Receipts
     from kiosk.store.documents import replace_table
 
     with Kiosk.open(tmp_path, kiosk_id="k2") as kiosk:
         seed(kiosk)
         replace_table(kiosk.docs, "settings", [{"store_name": "鲜果超市"}])
         member = kiosk.members.by_card("04A1B2C3").member.member_id
-        sale = SalesService(kiosk).checkout(member, [BasketLine("TEA-500", 1)], tender=TenderRequest(cash=1000))
-        receipt = receipt_for_sale(kiosk, sale.sale_id)
+        sale = kiosk.sales.checkout(member, [BasketLine("TEA-500", 1)], tender=TenderRequest(cash=1000))
+        receipts = Receipts(kiosk.db, kiosk.who, kiosk.docs, kiosk.clock)
+        receipt = receipts.for_sale(sale.sale_id)
         assert receipt.sale_no == f"k2-{sale.events[0].seq}"
         assert receipt.store_name == "鲜果超市"
         assert receipt.qr_payload == member_payload(member)
-        assert receipt_for_sale(kiosk, receipt.sale_no) == receipt
+        assert receipts.for_sale(receipt.sale_no) == receipt

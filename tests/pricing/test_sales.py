@@ -15,7 +15,7 @@ from core.quote_input import BasketLine as L
 from core.quote_input import TenderRequest
 from kiosk.services.history import CACHE_FILE
 from kiosk.services.members import Registration
-from kiosk.services.receipts import receipt_for_sale
+from kiosk.services.receipts import Receipts
 from kiosk.services.sales import SalesService
 from kiosk.services.simulate import simulate
 from kiosk.store.verify import verify_ledger
@@ -24,7 +24,7 @@ from tests.pricing.conftest import CATALOG, DEMO, RULES
 
 @pytest.fixture
 def shop(kiosk):
-    sales = SalesService(kiosk)
+    sales = kiosk.sales
     sales.load_rules((DEMO / "rules.toml").read_text(encoding="utf-8"))
     sales.load_catalog(CATALOG)
     view = kiosk.members.register(Registration(phone="13800138000", consent=True, birthday=dt.date(1990, 5, 17)))
@@ -117,14 +117,15 @@ def test_receipt_is_built_from_the_committed_sale(kiosk, shop):
     sales, member = shop
     kiosk.members.commit(topup_drafts(member, 5_000, RULES))
     sale = sales.checkout(member, [L("NUTS"), L("TEA-500", 2)], ["WELCOME10"], TenderRequest(stored_value=True, cash=10_000))
-    r = receipt_for_sale(kiosk, sale.sale_id)
+    receipts = Receipts(kiosk.db, kiosk.who, kiosk.docs, kiosk.clock)
+    r = receipts.for_sale(sale.sale_id)
     assert r.total == sale.quote.total("net") == r.subtotal - r.discount_total
     assert [(t.name, t.amount) for t in r.tenders] == [("储值", 5_000), ("现金", 10_000)]
     assert r.change == 10_000 - (r.total - 5_000) and r.phone_masked == "138****8000"
     assert r.points_balance == kiosk.members.get(member).balances.points and r.stored_value_balance == 0
     assert any("每日坚果" in row for row in layout(r))
     with pytest.raises(NotFound):
-        receipt_for_sale(kiosk, "nope")
+        receipts.for_sale("nope")
 
 
 def test_preview_by_barcode_and_cached_rules_follow_a_reload(kiosk, shop):
@@ -132,7 +133,8 @@ def test_preview_by_barcode_and_cached_rules_follow_a_reload(kiosk, shop):
     first = sales.preview(member, [L("6901234500059")])  # NUTS by barcode
     assert first.due == 9999 and first.products[0].sku == "NUTS"
     assert sales.price(member, [L("NUTS")]).drafts  # a full quote, nothing committed
-    other = SalesService(kiosk)  # e.g. the CLI in another process loading new rules
+    # e.g. the CLI in another process loading new rules
+    other = SalesService(kiosk.db, kiosk.gateway, kiosk.docs, kiosk.data_dir / "documents.json", kiosk.clock, kiosk.acting)
     other.load_rules((DEMO / "rules.toml").read_text(encoding="utf-8").replace("points_per_yuan = 1", "points_per_yuan = 3"))
     assert (first.earned, sales.preview(member, [L("NUTS")]).earned) == (199, 599)  # 99.99 x 2 (member day), x 3 x 2
     assert _event_count(kiosk) == 2  # the catalog stock and the registration: previews write nothing
@@ -154,7 +156,7 @@ def test_simulation_cache_follows_new_sales_and_survives_damage(kiosk, shop):
 
 
 def test_birthday_bonus_once_a_year_and_visit_packs_expire(kiosk, clock):
-    sales = SalesService(kiosk)
+    sales = kiosk.sales
     sales.load_rules((DEMO / "rules.toml").read_text(encoding="utf-8"))
     sales.load_catalog(CATALOG)
     m = kiosk.members.register(Registration(phone="13900000000", consent=True, birthday=dt.date(1990, 11, 2)))

@@ -18,7 +18,7 @@ from kiosk.store.documents import open_documents, replace_table
 
 def ledger_loop(data_dir: Path) -> None:
     """Alternate registrations (member + card + events) and top-ups on random members."""
-    with Kiosk.open(data_dir, check=False) as kiosk:
+    with Kiosk.open(data_dir, kiosk_id="crash", check=False) as kiosk:
         print("ready", flush=True)
         for _ in itertools.count():
             with kiosk.db.reading() as conn:

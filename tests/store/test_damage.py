@@ -40,7 +40,8 @@ def test_flipped_amount_in_a_ledger_row_is_caught_by_verify(tmp_path: Path, cloc
 
 def test_flipped_name_in_a_member_record_is_caught_by_verify(tmp_path: Path, clock) -> None:
     _populate(tmp_path, clock)
-    _flip(tmp_path / LEDGER_FILE, "会员012".encode(), "会员912".encode())
+    # the phone before the name: the member row's bytes, not the directory feed's copy of the name
+    _flip(tmp_path / LEDGER_FILE, "13900000012会员012".encode(), "13900000012会员912".encode())
     with Kiosk.open(tmp_path, clock=clock) as kiosk, kiosk.db.reading() as conn:
         assert [str(p) for p in verify_ledger(conn)] == [
             "member k1-000013: checksum mismatch: the record was altered or damaged"

@@ -29,7 +29,7 @@ def test_register_then_find_by_card_phone_and_number(kiosk: Kiosk) -> None:
     for view in (kiosk.members.by_card("04:A1:B2:C3"), kiosk.members.by_phone("+86 138-0013-8000"), kiosk.members.get(member_id)):
         assert view.member.member_id == member_id
         assert view.member.name == "张三"
-        assert view.member.consent_at == kiosk.clock()
+        assert view.member.consent_at == kiosk.clock.now_ms()
         assert view.cards == [("04A1B2C3", "active")]
 
 
@@ -114,7 +114,7 @@ def test_events_carry_global_ids_kiosk_store_and_sequence(kiosk: Kiosk, clock) -
 
 
 def test_pin_locks_after_five_failures_and_stays_locked_after_restart(tmp_path, clock) -> None:
-    with Kiosk.open(tmp_path, clock=clock) as kiosk:
+    with Kiosk.open(tmp_path, clock=clock, kiosk_id="k1") as kiosk:
         member_id = _register(kiosk, pin="123456")
         kiosk.members.check_pin(member_id, "123456")
         for left in (4, 3, 2, 1):

@@ -9,7 +9,7 @@ from kiosk.services.parking import PARKED_FOR_MS
 
 
 def test_park_then_take_once_even_after_a_restart(tmp_path, clock) -> None:
-    with Kiosk.open(tmp_path, clock=clock) as kiosk:
+    with Kiosk.open(tmp_path, clock=clock, kiosk_id="k1") as kiosk:
         first = kiosk.parking.park("k1-000001", {"TEA-500": 2}, ["WELCOME10"], 700)
         second = kiosk.parking.park(None, {"CHIPS": 1}, [], 750)
         assert second == first + 1

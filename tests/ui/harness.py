@@ -12,6 +12,7 @@ from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
+from kiosk.runtime import DeviceRuntime
 from kiosk.ui.app import KioskApp, UiSettings
 from kiosk.ui.boot import MIN_TOUCH_PX
 
@@ -31,10 +32,12 @@ class UI:
         self.app, self.shots = app, shots
 
     @classmethod
-    def start(cls, kiosk: Any, shots: Path, size: tuple[int, int] = (1024, 600), **settings: Any) -> "UI":
-        """Build the app as App.run would, minus the blocking loop, and draw its first frames."""
+    def start(cls, kiosk: Any, shots: Path, size: tuple[int, int] = (1024, 600), devices: Any = None,
+              receipt_dir: Path | None = None, **settings: Any) -> "UI":
+        """Start the devices as the kiosk command does, then build the app as App.run would, minus the blocking
+        loop, and draw its first frames."""
         Window.size = size
-        app = KioskApp(kiosk, UiSettings(**settings))
+        app = KioskApp(kiosk, DeviceRuntime.start(kiosk, devices or {}, receipt_dir), UiSettings(**settings))
         app._run_prepare()
         ui = cls(app, shots)
         ui.until(lambda: tuple(app.root.size) == size, f"the window to become {size}")
@@ -45,6 +48,7 @@ class UI:
         """Stop the app (devices, worker) and take its widgets off the shared window."""
         self.until(lambda: not self.app.tasks.busy, "background calls to finish")
         self.app.dispatch("on_stop")
+        self.app.devices.stop()
         Window.remove_widget(self.app.root)
         self.step()
 

@@ -49,6 +49,7 @@ def test_manager_tops_up_refunds_a_line_and_clocks_in(make_ui, shop):
     ui.tap(ui.widget("choices").children[-1])  # the newest sale
     ui.settle()
     ui.tap_text("鲜牛奶 1L × 1  ¥12.80")
+    ui.settle()  # the preview comes from the sales service
     assert ui.shows("商品金额 ¥12.80") and ui.shows("退回储值 ¥12.80")
     assert ui.shows(f"单号 {sale.events[0].kiosk_id}-{sale.events[0].seq}：")  # the number printed on the receipt
     ui.shot("4_refund_preview")
@@ -202,6 +203,7 @@ def test_guest_sale_is_found_by_the_number_on_its_receipt_and_refunded(make_ui, 
     ui.settle()
     assert ui.shows(f"单号 {shop.who.kiosk_id}-{number}：")
     ui.tap_text("薯片 × 1  ¥7.50")
+    ui.settle()
     ui.tap("confirm")
     ui.settle()
     ui.shot("2_refunded")

@@ -7,6 +7,8 @@ from kivy.app import App
 from kivy.properties import StringProperty
 from kivy.uix.screenmanager import Screen
 
+from core.events import CUSTOMER
+
 
 class KioskScreen(Screen):
     """A screen module's class; `enter` receives the context, `on_device` sees device events first."""
@@ -22,6 +24,12 @@ class KioskScreen(Screen):
     def kiosk(self) -> Any:
         """The application services (members, sales, staff); screens never reach a driver."""
         return self.app.kiosk
+
+    @property
+    def operator(self) -> str:
+        """Who acts, for the ledger: the logged-in staff member's number, else the customer at the screen."""
+        staff = self.app.staff
+        return staff.staff_no if staff is not None else CUSTOMER
 
     def rules(self) -> Any:
         """The rulebook the sales service prices with (worker thread: it may re-read the documents file)."""

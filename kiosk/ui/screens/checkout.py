@@ -9,6 +9,7 @@ from kivy.properties import ListProperty, ObjectProperty
 from core.barcodes import classify
 from core.money import format_fen
 from core.quote_input import BasketLine
+from drivers.events import CardTapped, Scanned
 from kiosk.services.members import MemberView
 from kiosk.services.sales import SalesService
 from kiosk.ui.screens.base import KioskScreen
@@ -93,18 +94,18 @@ class CheckoutScreen(KioskScreen):
 
     def on_device(self, event: Any, arrived: float) -> bool:
         """Scans add products or coupons; a member card or e-card QR re-prices the basket at member prices."""
-        kind = type(event).__name__
-        if kind == "Scanned" and event.kind == "coupon":
-            self.add_coupon(classify(event.code).payload_id)
-        elif kind == "Scanned" and event.kind == "member":
-            member_id = classify(event.code).payload_id
-            self.call(lambda: self.kiosk.members.get(member_id), self._identified)
-        elif kind == "Scanned":
-            self.scan(event.code, arrived)
-        elif kind == "CardTapped":
-            self.call(lambda: self.kiosk.members.by_card(event.uid), self._identified)
-        else:
-            return False
+        match event:
+            case Scanned(kind="coupon", code=code):
+                self.add_coupon(classify(code).payload_id)
+            case Scanned(kind="member", code=code):
+                member_id = classify(code).payload_id
+                self.call(lambda: self.kiosk.members.get(member_id), self._identified)
+            case Scanned(code=code):
+                self.scan(code, arrived)
+            case CardTapped(uid=uid):
+                self.call(lambda: self.kiosk.members.by_card(uid), self._identified)
+            case _:
+                return False
         return True
 
     def _identified(self, view: MemberView) -> None:
@@ -133,8 +134,10 @@ class CheckoutScreen(KioskScreen):
 
     def take_parked(self, number: int) -> None:
         """Call up a basket parked by a customer who chose to pay at the counter: their items, coupons and member."""
+        operator = self.operator
+
         def work() -> tuple[MemberView | None, dict[str, int], Any, list[str]]:
-            parked = self.kiosk.parking.take(number)
+            parked = self.kiosk.parking.take(number, operator=operator)
             member = self.kiosk.members.get(parked.member_id) if parked.member_id else None
             return (member, *self._priced(parked.basket, parked.coupons, parked.member_id), parked.coupons)
 

@@ -1,14 +1,11 @@
 """Clock in / clock out (考勤打卡) for the logged-in staff member, with today's list for everyone."""
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from kivy.properties import ListProperty
 
 from kiosk.ui.screens.base import KioskScreen
-
-DAY_MS = 86_400_000
 
 
 class ClockScreen(KioskScreen):
@@ -25,11 +22,10 @@ class ClockScreen(KioskScreen):
     def refresh(self) -> None:
         """Today's clock-ins and clock-outs, with names."""
         def work() -> list[tuple[str, str, bool]]:
-            now = self.kiosk.clock()
-            start = int(dt.datetime.fromtimestamp(now / 1000).replace(hour=0, minute=0, second=0, microsecond=0).timestamp() * 1000)
+            clock = self.kiosk.clock
             names = {s.staff_no: s.name for s in self.kiosk.staff.list()}
-            return [(dt.datetime.fromtimestamp(e.ts / 1000).strftime("%H:%M"), names.get(e.staff_no, e.staff_no), e.clocked_in)
-                    for e in self.kiosk.staff.clock_list(start, start + DAY_MS)]
+            return [(f"{clock.local(e.ts):%H:%M}", names.get(e.staff_no, e.staff_no), e.clocked_in)
+                    for e in self.kiosk.staff.clock_list(clock.today())]
 
         self.call(work, lambda entries: setattr(self, "entries", entries))
 

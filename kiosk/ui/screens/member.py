@@ -1,41 +1,28 @@
 """Points lookup: who the card belongs to, tier, points, stored value, visit packs and the last purchases."""
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any, Callable, NamedTuple
+from typing import Any
 
 from kivy.properties import ListProperty, ObjectProperty
 
-from core import events as ev
 from core.barcodes import member_payload
-from core.errors import KioskError
 from core.members import mask_phone
 from core.money import format_fen
-from core.rules import LIFETIME
 from kiosk.services.members import MemberView
-from kiosk.services.points import expiring
+from kiosk.services.summary import MemberSummary, Purchase
 from kiosk.ui.screens.base import KioskScreen
 
-RECENT_SALES = 5
-
-
-class Loaded(NamedTuple):
-    """Everything the member screen shows, read in one trip off the UI thread."""
-
-    view: MemberView
-    purchases: list[tuple[str, str, int]]  # (day, items, amount) of the last sales, newest first
-    expiring: tuple[int, dt.date | None]  # points that expire, and when
-    next_tier: tuple[str, int] | None  # the next tier and the spend still needed, None at the top or on rolling spend
+ITEMS_SHOWN = 3  # item names per purchase row
 
 
 class MemberScreen(KioskScreen):
     """Shows one member; entered with a card UID (tap), a member number, or a MemberView already loaded."""
 
     member = ObjectProperty(None, allownone=True)
-    purchases = ListProperty([])  # (date, items, amount) of the last sales, newest first
-    _loaded: Loaded | None = None
+    purchases = ListProperty([])  # Purchase rows of the last sales, newest first
+    _loaded: MemberSummary | None = None
 
-    def enter(self, loaded: tuple | None = None, member: MemberView | None = None, error: BaseException | None = None,
+    def enter(self, loaded: MemberSummary | None = None, member: MemberView | None = None, error: BaseException | None = None,
               arrived: float | None = None, **_: Any) -> None:
         """Show a member already loaded (card tap), reload one (fresh balances), or say why the card found nobody."""
         super().enter()
@@ -46,11 +33,11 @@ class MemberScreen(KioskScreen):
             self._show(loaded, arrived)
         elif member is not None:
             member_id = member.member.member_id
-            self.call(lambda: load_member(self.kiosk, self.app.sales, lambda: self.kiosk.members.get(member_id)), self._show)
+            self.call(lambda: self.kiosk.summaries.by_number(member_id), self._show)
 
-    def _show(self, loaded: Loaded, arrived: float | None = None) -> None:
+    def _show(self, loaded: MemberSummary, arrived: float | None = None) -> None:
         self._loaded = loaded
-        self.member, self.purchases = loaded.view, loaded.purchases
+        self.member, self.purchases = loaded.view, list(loaded.purchases)
         if arrived is not None:
             self.app.metrics.after_next_frame("tap_to_member", arrived)
 
@@ -69,8 +56,8 @@ class MemberScreen(KioskScreen):
             self.ids.facts.add_widget(row)
         self.ids.facts.add_widget(Factory.Widget())  # keeps the rows at the top of the panel
         self.ids.purchases.clear_widgets()
-        for day, items, amount in self.purchases:
-            self.ids.purchases.add_widget(Factory.KNote(text=f"{day}  {items}  {format_fen(amount)}"))
+        for purchase in self.purchases:
+            self.ids.purchases.add_widget(Factory.KNote(text=self.purchase_text(purchase)))
         if not self.purchases and self.member is not None:
             self.ids.purchases.add_widget(Factory.KNote(text=self.app.t("member.no_purchases")))
 
@@ -99,11 +86,19 @@ class MemberScreen(KioskScreen):
 
     def _tier_text(self, tier: str) -> str:
         nxt = self._loaded.next_tier if self._loaded else None
-        return self.app.t("member.tier_next", tier=tier, next=nxt[0], spend=format_fen(nxt[1])) if nxt else tier
+        return self.app.t("member.tier_next", tier=tier, next=nxt.tier, spend=format_fen(nxt.spend)) if nxt else tier
 
     def _points_text(self, points: int) -> str:
-        soon, when = self._loaded.expiring if self._loaded else (0, None)
-        return self.app.t("member.points_expiring", points=f"{points:,}", soon=soon, day=when) if soon else f"{points:,}"
+        s = self._loaded
+        if s is None or not s.expiring:
+            return f"{points:,}"
+        return self.app.t("member.points_expiring", points=f"{points:,}", soon=s.expiring, day=s.expires_on)
+
+    @staticmethod
+    def purchase_text(purchase: Purchase) -> str:
+        """'2026-11-18  绿茶 500ml、薯片  ¥11.00': the day, the first items and what was paid."""
+        names = "、".join(purchase.items[:ITEMS_SHOWN]) + ("…" if len(purchase.items) > ITEMS_SHOWN else "")
+        return f"{purchase.day.isoformat()}  {names}  {format_fen(purchase.amount)}"
 
     @staticmethod
     def ecard(view: MemberView | None) -> str:
@@ -113,30 +108,6 @@ class MemberScreen(KioskScreen):
     def checkout(self) -> None:
         """Start a checkout already identified as this member."""
         self.app.go("checkout", member=self.member)
-
-
-def load_member(kiosk: Any, sales: Any, find: Callable[[], MemberView]) -> Loaded:
-    """Worker thread: the member `find` returns, recent sales, expiring points and the way to the next tier."""
-    view = find()
-    member_id, spend = view.member.member_id, view.balances.lifetime_spend
-    sales_events = [e for e in kiosk.members.history(member_id, limit=50) if e.type == ev.SALE_COMPLETED]
-    purchases = [_purchase(e) for e in sales_events[:RECENT_SALES]]
-    try:
-        rules = sales.docs.current()[0]
-        soon = expiring(kiosk, member_id)
-    except (KioskError, OSError):  # no rulebook loaded yet: the balances still show, without expiry or progress
-        return Loaded(view, purchases, (0, None), None)
-    above = [t for t in rules.tiers.levels if t.threshold > spend]
-    next_tier = (above[0].name, above[0].threshold - spend) if above and rules.tiers.basis == LIFETIME else None
-    return Loaded(view, purchases, soon, next_tier)
-
-
-def _purchase(event: ev.Event) -> tuple[str, str, int]:
-    """A sale shown as (day, first items, amount paid)."""
-    lines = event.data.get("lines", [])
-    names = "、".join(str(line.get("name", line.get("sku", ""))) for line in lines[:3]) + ("…" if len(lines) > 3 else "")
-    day = event.data.get("day") or dt.datetime.fromtimestamp(event.ts / 1000).date().isoformat()
-    return day, names, int(event.deltas.get("lifetime_spend", 0))
 
 
 SCREEN = MemberScreen

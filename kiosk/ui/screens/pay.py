@@ -7,8 +7,8 @@ from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty
 
 from core.money import format_fen
 from core.quote_input import BasketLine, TenderRequest
+from core.rules import NO_POINTS, TenderOptions
 from kiosk.services.members import MemberView
-from kiosk.services.receipts import receipt_for_sale
 from kiosk.ui.screens.base import KioskScreen
 
 
@@ -22,31 +22,27 @@ class PayScreen(KioskScreen):
     points_step = NumericProperty(100)
     use_stored_value = BooleanProperty(False)
     use_cash = BooleanProperty(False)  # staff-assisted only: the keypad takes the cash handed over
-    _rate = (1, 0)  # (points, fen) of one redemption step, from the rulebook; guests redeem nothing
+    _options = NO_POINTS  # the points slider core works out from the rulebook; guests redeem nothing
 
     def enter(self, member: MemberView | None = None, basket: dict[str, int] | None = None,
               coupons: list[str] | None = None, quote: Any = None, **_: Any) -> None:
-        """The basket priced on the checkout screen; the points cap is worked out from the rulebook."""
+        """The basket priced on the checkout screen; the sales service says how many points it may take."""
         super().enter()
         self.member, self.basket, self.coupons = member, basket or {}, coupons or []
         self.due = quote.due if quote else 0
-        self.points, self.max_points, self.use_stored_value, self.use_cash = 0, 0, False, False
+        self.points, self.use_stored_value, self.use_cash = 0, False, False
         self.ids.pin_pad.value = ""
-        self._rate = PayScreen._rate
+        self._set_cap(NO_POINTS)
         if member is not None:
-            self.call(lambda: self.rules().redemption, self._set_cap)
+            balance, due = member.balances.points, self.due
+            self.call(lambda: self.app.sales.tender_options(balance, due), self._set_cap)
 
-    def _set_cap(self, redemption: Any) -> None:
-        step_points = redemption.step[0]
-        self.points_step = step_points * max(1, 100 // step_points)
-        self.max_points = redemption.max_points(self.member.balances.points, self.due) // self.points_step * self.points_step
-        if self.max_points < redemption.min_points:
-            self.max_points = 0
-        self._rate = (redemption.points, redemption.value)
+    def _set_cap(self, options: TenderOptions) -> None:
+        self._options, self.max_points, self.points_step = options, options.max_points, options.step
 
     def points_fen(self, points: float) -> int:
         """What the chosen points pay, in fen."""
-        return int(points) * self._rate[1] // self._rate[0]
+        return self._options.fen_for(int(points))
 
     def left_to_pay(self, due: int, points: float) -> int:
         """What stored value (or the counter) must still cover."""
@@ -79,25 +75,21 @@ class PayScreen(KioskScreen):
         return text
 
     def confirm(self) -> None:
-        """Check the PIN (stored value only), commit the sale, queue its receipt, show the result."""
+        """Commit the sale (the sales service checks the PIN for stored value) and show its receipt; it prints by itself."""
         member_id = self.member.member.member_id if self.member else None
         typed = self.ids.pin_pad.value
-        pin = typed if self.use_stored_value else ""
+        pin = typed if self.use_stored_value else None
         cash = int(typed) * 100 if self.use_cash else None
         tender = TenderRequest(points=int(self.points), stored_value=self.use_stored_value, cash=cash)
         lines = [BasketLine(sku, qty) for sku, qty in self.basket.items()]
-        coupons, use_pin = list(self.coupons), self.use_stored_value
+        coupons, operator = list(self.coupons), self.operator
         self.ids.pin_pad.value = ""
 
-        def work() -> tuple[Any, Any]:
-            if use_pin:
-                self.kiosk.members.check_pin(member_id, pin)
-            sale = self.app.sales.checkout(member_id, lines, coupons, tender)
-            receipt = receipt_for_sale(self.kiosk, sale.sale_id)
-            self.app.devices.print_receipt(sale.sale_id, receipt)
-            return sale, receipt
+        def work() -> Any:
+            sale = self.app.sales.checkout(member_id, lines, coupons, tender, pin=pin, operator=operator)
+            return self.app.receipts.for_sale(sale.sale_id)
 
-        self.call(work, lambda done: self.app.go("receipt", receipt=done[1]))
+        self.call(work, lambda receipt: self.app.go("receipt", receipt=receipt))
 
     def pay_at_counter(self) -> None:
         """Nothing is charged here: the basket is parked under a number the cashier calls up at the counter."""

@@ -9,6 +9,8 @@ from kivy.properties import ListProperty, ObjectProperty, StringProperty
 from core import events as ev
 from core.errors import KioskError
 from core.money import format_fen
+from core.refunds import RefundPreview
+from drivers.events import CardTapped
 from kiosk.store.ledger import txn_number
 from kiosk.ui.screens.base import KioskScreen
 
@@ -16,18 +18,19 @@ SALES_SHOWN = 5
 
 
 class RefundScreen(KioskScreen):
-    """The reversal preview is computed from the committed sale lines; the sales service does the refund."""
+    """The sales service previews and commits the refund from the same core drafts; this screen only shows them."""
 
     sales_list = ListProperty([])  # committed sale events of the member, newest first
     sale = ObjectProperty(None, allownone=True)  # (sale_id, data, refunded lines)
     sale_no = StringProperty("")  # the 单号 printed on its receipt
     chosen = ListProperty([])  # line indexes to refund
+    preview = ObjectProperty(None, allownone=True)  # RefundPreview of the chosen lines, None while it loads
     done = StringProperty("")
 
     def enter(self, **_: Any) -> None:
         """Managers only; start by asking for the member's card."""
         super().enter()
-        self.sales_list, self.sale, self.chosen, self.done = [], None, [], ""
+        self.sales_list, self.sale, self.chosen, self.preview, self.done = [], None, [], None, ""
         self._render()
         try:
             self.app.staff.require("manager")
@@ -36,8 +39,8 @@ class RefundScreen(KioskScreen):
 
     def on_device(self, event: Any, arrived: float) -> bool:
         """The customer's card finds their recent sales."""
-        if type(event).__name__ != "CardTapped" or self.message:
-            return type(event).__name__ == "CardTapped"
+        if not isinstance(event, CardTapped) or self.message:
+            return isinstance(event, CardTapped)
 
         def work() -> list[Any]:
             member = self.kiosk.members.by_card(event.uid).member.member_id
@@ -52,26 +55,35 @@ class RefundScreen(KioskScreen):
         self.call(lambda: (sale_id, *self.app.sales.find(sale_id)[1:]), self._picked)
 
     def _picked(self, sale: tuple[str, dict, set]) -> None:
-        self.sale, self.chosen = sale, []
+        self.sale, self.chosen, self.preview = sale, [], None
 
     def toggle_line(self, index: int, on: bool) -> None:
-        """Add or remove a line from the refund."""
+        """Add or remove a line from the refund, and ask what refunding the chosen lines would move now."""
         self.chosen = sorted({*self.chosen, index} if on else set(self.chosen) - {index})
+        self.preview = None
+        if self.chosen:
+            sale_id, lines = self.sale[0], list(self.chosen)
+            self.call(lambda: self.app.sales.refund_preview(sale_id, lines), lambda p: self._previewed(sale_id, p))
 
-    def reversal(self, chosen: list[int], _lang: str) -> str:
-        """What the refund gives back and takes back, shown before confirming."""
-        if not self.sale or not chosen:
+    def _previewed(self, sale_id: str, preview: RefundPreview) -> None:
+        if self.sale and self.sale[0] == sale_id and list(preview.lines) == self.chosen:  # not an answer overtaken by a tap
+            self.preview = preview
+
+    def reversal(self, preview: RefundPreview | None, _lang: str) -> str:
+        """What the refund gives back and takes back, exactly as it will commit, shown before confirming."""
+        if preview is None:
             return self.app.t("refund.pick_lines")
-        lines = [self.sale[1]["lines"][i] for i in chosen]
-        total = lambda key: sum(int(line[key]) for line in lines)  # noqa: E731
-        return self.app.t("refund.preview", net=format_fen(total("net")), stored_value=format_fen(total("stored_value")),
-                          points_back=total("points_used"), points_out=total("earned"),
-                          other=format_fen(total("cash") + total("external")))
+        t = self.app.t
+        text = t("refund.preview", net=format_fen(preview.net), stored_value=format_fen(preview.stored_value),
+                 points_back=preview.points_back, points_out=preview.points_clawed,
+                 other=format_fen(preview.cash + preview.external))
+        return text + ("\n" + t("refund.points_short", points=preview.points_short) if preview.points_short else "")
 
     def confirm(self) -> None:
         """Refund the chosen lines as one transaction."""
         sale_id, lines = self.sale[0], list(self.chosen)
-        self.call(lambda: self.app.sales.refund(sale_id, lines), lambda _events: self._refunded(sale_id, len(lines)))
+        operator = self.operator
+        self.call(lambda: self.app.sales.refund(sale_id, lines, operator=operator), lambda _events: self._refunded(sale_id, len(lines)))
 
     def _refunded(self, sale_id: str, count: int) -> None:
         self.done = self.app.t("refund.done", lines=count)

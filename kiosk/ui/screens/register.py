@@ -8,6 +8,7 @@ from kivy.properties import ObjectProperty, StringProperty
 
 from core.errors import KioskError, NotFound
 from core.members import mask_phone, normalize_phone
+from drivers.events import CardTapped
 from kiosk.services.members import MemberView, Registration
 from kiosk.ui.screens.base import KioskScreen
 
@@ -92,7 +93,8 @@ class RegisterScreen(KioskScreen):
             birthday=self._birthday,
             pin=self.ids.pin_pad.value,
         )
-        self.call(lambda: self.kiosk.members.register(registration), self._registered)
+        operator = self.operator
+        self.call(lambda: self.kiosk.members.register(registration, operator=operator), self._registered)
 
     def _registered(self, view: MemberView) -> None:
         self.member = view
@@ -100,10 +102,11 @@ class RegisterScreen(KioskScreen):
 
     def on_device(self, event: Any, arrived: float) -> bool:
         """On the last step a tapped card is the new member's; elsewhere the app routes it as usual."""
-        if self.step != "card" or type(event).__name__ != "CardTapped":
+        if self.step != "card" or not isinstance(event, CardTapped):
             return False
         member_id = self.member.member.member_id
-        self.call(lambda: self.kiosk.members.link_card(member_id, event.uid), self._linked)
+        operator = self.operator
+        self.call(lambda: self.kiosk.members.link_card(member_id, event.uid, operator=operator), self._linked)
         return True
 
     def _linked(self, view: MemberView) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 from kivy.factory import Factory
 from kivy.properties import StringProperty
 
+from drivers.events import CardTapped
 from kiosk.ui.screens.base import KioskScreen
 
 
@@ -33,7 +34,7 @@ class StaffLoginScreen(KioskScreen):
 
     def on_device(self, event: Any, arrived: float) -> bool:
         """A card tapped here is taken as a staff card."""
-        if type(event).__name__ != "CardTapped":
+        if not isinstance(event, CardTapped):
             return False
         self.call(lambda: self.kiosk.staff.login_card(event.uid), self._logged_in)
         return True

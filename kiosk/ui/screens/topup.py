@@ -7,6 +7,7 @@ from kivy.properties import NumericProperty, ObjectProperty, StringProperty
 
 from core.money import format_fen
 from core.points import topup_bracket
+from drivers.events import CardTapped
 from kiosk.services.members import MemberView
 from kiosk.services.topup import top_up
 from kiosk.ui.screens.base import KioskScreen
@@ -28,7 +29,7 @@ class TopupScreen(KioskScreen):
 
     def on_device(self, event: Any, arrived: float) -> bool:
         """The member's card identifies them."""
-        if type(event).__name__ != "CardTapped":
+        if not isinstance(event, CardTapped):
             return False
         self.call(lambda: self.kiosk.members.by_card(event.uid), self._found)
         return True
@@ -61,12 +62,12 @@ class TopupScreen(KioskScreen):
 
     def confirm(self) -> None:
         """Credit the amount and its bonus as one ledger transaction."""
-        member_id, amount, rules = self.member.member.member_id, self.amount, self._rules
-        self.call(lambda: self._commit(member_id, amount, rules), self._committed)
+        member_id, amount, rules, operator = self.member.member.member_id, self.amount, self._rules, self.operator
+        self.call(lambda: self._commit(member_id, amount, rules, operator), self._committed)
 
-    def _commit(self, member_id: str, amount: int, rules: Any) -> MemberView:
+    def _commit(self, member_id: str, amount: int, rules: Any, operator: str) -> MemberView:
         """Worker thread: the top-up and its bracket bonus in one commit, with the service's limits."""
-        top_up(self.kiosk.members, member_id, amount, rules)
+        top_up(self.kiosk.members, member_id, amount, rules, operator=operator)
         return self.kiosk.members.get(member_id)
 
     def _committed(self, view: MemberView) -> None:

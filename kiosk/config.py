@@ -1,0 +1,276 @@
+"""Typed, layered configuration: every key's type, default and check, and the layer its value came from.
+
+Layers, lowest first: the defaults below -> /etc/memberkiosk/kiosk.toml (or the file $MEMBERKIOSK_CONFIG names)
+-> memberkiosk.toml on the boot partition -> the documents the operator pushes -> the environment -> the
+command's flags. A higher layer replaces a value whole: a `devices` table is not merged with the one below.
+The keys are declared here in one fragment per component that reads them, so a file naming a key no component
+knows is refused wherever the configuration is loaded, and this module imports nothing above drivers.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Mapping
+from urllib.parse import urlsplit
+
+from core.errors import KioskError
+from drivers.factory import DRIVERS, KINDS
+from kiosk.clock import zone
+
+CONFIG_ENV = "MEMBERKIOSK_CONFIG"
+ETC_FILE = Path("/etc/memberkiosk/kiosk.toml")
+BOOT_FILE = Path("/boot/firmware/memberkiosk.toml")  # field settings written when the SD card is flashed
+DEFAULT = "default"
+FLAG = "flag"
+
+
+class ConfigError(KioskError):
+    """A configuration value that is missing or malformed; the message names the key and where it was set."""
+
+
+@dataclass(frozen=True)
+class Key:
+    """One setting: its dotted name, default, check (raw -> typed, ValueError says what is expected) and sources."""
+
+    name: str
+    default: Any
+    check: Callable[[Any], Any]
+    help: str
+    env: str | None = None
+    document: tuple[str, str | None] | None = None  # (TinyDB table, field), field None for the whole document
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A key's effective value and the layer it came from ("default", a file's path, "env NAME", ...)."""
+
+    value: Any
+    layer: str
+
+
+# --- checks: each takes what a TOML file, a document, an env var (always a string) or a flag holds ---
+
+ID_PATTERN = re.compile(r"(?!-)[A-Za-z0-9_-]{1,32}(?<!-)")
+
+
+def identifier(raw: Any) -> str:
+    """A kiosk or store id: 1-32 letters, digits, '_' or '-', not starting or ending with '-' (as in ID-NNNNNN)."""
+    if not isinstance(raw, str) or not ID_PATTERN.fullmatch(raw):
+        raise ValueError("expected 1-32 letters, digits, '_' or '-', not starting or ending with '-'")
+    return raw
+
+
+def seconds(raw: Any) -> float:
+    """A positive number of seconds, at most a day."""
+    try:
+        value = float(raw) if isinstance(raw, (int, float, str)) and not isinstance(raw, bool) else None
+    except ValueError:
+        value = None
+    if value is None or not 0 < value <= 86_400:
+        raise ValueError("expected a number of seconds between 0 and 86400")
+    return value
+
+
+def boolean(raw: Any) -> bool:
+    """true/false, or from the environment 1/0, yes/no, on/off."""
+    if isinstance(raw, bool):
+        return raw
+    words = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+    if isinstance(raw, str) and raw.strip().lower() in words:
+        return words[raw.strip().lower()]
+    raise ValueError("expected true or false")
+
+
+def text(raw: Any) -> str:
+    """A non-empty line of text."""
+    if not isinstance(raw, str) or not raw.strip() or "\n" in raw:
+        raise ValueError("expected one non-empty line of text")
+    return raw.strip()
+
+
+def directory(raw: Any) -> Path:
+    """A directory's path."""
+    if not isinstance(raw, (str, Path)) or not str(raw).strip():
+        raise ValueError("expected a path such as /var/lib/memberkiosk")
+    return Path(raw)
+
+
+def timezone(raw: Any) -> str:
+    """An IANA time zone name such as Asia/Shanghai."""
+    if not isinstance(raw, str):
+        raise ValueError("expected a time zone name such as Asia/Shanghai")
+    zone(raw)  # InvalidInput saying so when unknown
+    return raw
+
+
+def broker(raw: Any) -> str:
+    """mqtts://host:port, or plain mqtt://127.0.0.1:port to a broker on this machine (no TLS off the machine)."""
+    try:
+        url = urlsplit(raw) if isinstance(raw, str) else None
+        port = url.port if url else None
+    except ValueError:
+        url = port = None
+    plain_local = url is not None and url.scheme == "mqtt" and url.hostname == "127.0.0.1"
+    if url is None or not (url.scheme == "mqtts" or plain_local) or not url.hostname or port is None \
+            or url.path not in ("", "/") or url.query or url.username:
+        raise ValueError("expected mqtts://HOST:PORT (or mqtt://127.0.0.1:PORT for a broker on this machine)")
+    return raw
+
+
+def devices(raw: Any) -> dict[str, dict[str, Any]]:
+    """One table per device, {"type": ..., options}; its kind is its "kind" option or its name."""
+    if not isinstance(raw, Mapping):
+        raise ValueError('expected a table per device, e.g. printer = {type = "sim"}')
+    checked = {}
+    for name, cfg in raw.items():
+        if not isinstance(cfg, Mapping):
+            raise ValueError(f"device '{name}' must be a table with a type")
+        kind = str(cfg.get("kind", name))
+        if kind not in KINDS:
+            raise ValueError(f"device '{name}': kind '{kind}' must be one of {', '.join(KINDS)}")
+        if (kind, str(cfg.get("type"))) not in DRIVERS:
+            types = sorted(t for k, t in DRIVERS if k == kind)
+            raise ValueError(f"device '{name}': {kind} type '{cfg.get('type')}' is unknown; "
+                             f"use one of {', '.join(types)}")
+        checked[str(name)] = dict(cfg)
+    return checked
+
+
+def optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`check`, and None for a key left unset."""
+    return lambda raw: None if raw is None else check(raw)
+
+
+# --- the keys, one fragment per component that reads them ---
+
+# The bootstrap (kiosk/app.py), the command line (kiosk/cli) and the clock.
+KIOSK = (
+    Key("kiosk.id", None, optional(identifier), "this kiosk's id, fixed in a new data directory (members: ID-NNNNNN)",
+        env="MEMBERKIOSK_KIOSK_ID"),
+    Key("kiosk.store_id", "store-1", identifier, "the store's id, fixed in a new data directory",
+        env="MEMBERKIOSK_STORE_ID"),
+    Key("kiosk.data_dir", Path("/var/lib/memberkiosk"), directory, "where the ledger and documents live",
+        env="MEMBERKIOSK_DATA_DIR"),
+    Key("kiosk.timezone", None, optional(timezone), "the shop's IANA time zone (unset: the system's)",
+        env="MEMBERKIOSK_TIMEZONE"),
+)
+# The touch UI (kiosk/ui, started by `memberkiosk kiosk`).
+UI = (
+    Key("ui.store_name", None, optional(text), "the shop's name on screen and receipts (unset: the store id)",
+        document=("settings", "store_name")),
+    Key("ui.idle_seconds", 60.0, seconds, "back to the start screen after this long untouched"),
+    Key("ui.staff_idle_seconds", 120.0, seconds, "a logged-in staff member is logged out after this long untouched"),
+    Key("ui.fullscreen", True, boolean, "full screen and locked down (false: a window, for a technician)"),
+)
+# The device runtime (drivers.factory builds them; `memberkiosk devices --save` pushes the document).
+DEVICES = (
+    Key("devices", {}, devices, "the card reader, scanner and printer (none: simulators)", document=("devices", None)),
+)
+# The sync agent (mqtt/).
+SYNC = (
+    Key("sync.broker", None, optional(broker), "the chain's MQTT broker (unset: the kiosk works offline)",
+        env="MEMBERKIOSK_BROKER"),
+)
+SCHEMA: dict[str, Key] = {key.name: key for key in KIOSK + UI + DEVICES + SYNC}
+
+
+class Config:
+    """The effective configuration: `config["ui.idle_seconds"]` is the value, `config.layer(...)` where it came from."""
+
+    def __init__(self, settings: Mapping[str, Setting]) -> None:
+        self.settings = dict(settings)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.settings[name].value
+
+    def layer(self, name: str) -> str:
+        """Where the value of `name` came from."""
+        return self.settings[name].layer
+
+    def is_set(self, name: str) -> bool:
+        """Whether some layer above the defaults set `name`."""
+        return self.layer(name) != DEFAULT
+
+    def __iter__(self) -> Iterator[tuple[str, Setting]]:
+        return iter(self.settings.items())
+
+
+def config_files(environ: Mapping[str, str]) -> list[Path]:
+    """The files to read, lowest first: $MEMBERKIOSK_CONFIG (which must exist) or /etc's, then the boot partition's."""
+    named = environ.get(CONFIG_ENV)
+    if named and not Path(named).is_file():
+        raise ConfigError(f"{CONFIG_ENV}={named} is not a file")
+    return [path for path in (Path(named) if named else ETC_FILE, BOOT_FILE) if path.is_file()]
+
+
+def load(
+    *,
+    flags: Mapping[str, Any] | None = None,
+    docs: Any = None,
+    environ: Mapping[str, str] | None = None,
+    files: Iterable[Path] | None = None,
+) -> Config:
+    """Every key's effective value; `docs` is the TinyDB of documents (None: that layer is skipped), flags left
+    None are not given. Raises ConfigError naming the key and the layer of the first bad value."""
+    environ = os.environ if environ is None else environ
+    layers: list[tuple[str, dict[str, Any]]] = []
+    for path in config_files(environ) if files is None else files:
+        layers.append((str(path), _read_file(path)))
+    if docs is not None:
+        layers += _documents(docs)
+    layers += [(f"env {key.env}", {key.name: environ[key.env]})
+               for key in SCHEMA.values() if key.env and environ.get(key.env)]
+    layers.append((FLAG, {name: value for name, value in (flags or {}).items() if value is not None}))
+    settings = {name: Setting(key.default, DEFAULT) for name, key in SCHEMA.items()}
+    for layer, values in layers:
+        for name, raw in values.items():
+            if name not in SCHEMA:
+                raise ConfigError(f"{layer}: unknown key '{name}'; known keys: {', '.join(SCHEMA)}")
+            try:
+                settings[name] = Setting(SCHEMA[name].check(raw), layer)
+            except (ValueError, KioskError) as exc:
+                raise ConfigError(f"{name} = {raw!r} ({layer}): {exc}") from None
+    return Config(settings)
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as f:
+            table = tomllib.load(f)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    return dict(_flatten(table, str(path)))
+
+
+def _flatten(table: Mapping[str, Any], where: str, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """TOML tables to dotted keys, stopping at a key whose value is itself a table (devices)."""
+    for part, value in table.items():
+        name = prefix + part
+        if name in SCHEMA:
+            yield name, value
+        elif isinstance(value, dict) and any(known.startswith(name + ".") for known in SCHEMA):
+            yield from _flatten(value, where, name + ".")
+        else:
+            raise ConfigError(f"{where}: unknown key '{name}'; known keys: {', '.join(SCHEMA)}")
+
+
+def _documents(docs: Any) -> list[tuple[str, dict[str, Any]]]:
+    """The keys the operator's documents set, one layer per document."""
+    layers: dict[str, dict[str, Any]] = {}
+    for key in SCHEMA.values():
+        if key.document is None:
+            continue
+        table, field = key.document
+        rows = docs.table(table).all()
+        if field is None and rows:
+            layers.setdefault(f"document {table}", {})[key.name] = dict(rows[0])
+        elif field is not None:
+            value = next((row[field] for row in rows if row.get(field) not in (None, "")), None)
+            if value is not None:
+                layers.setdefault(f"document {table}", {})[key.name] = value
+    return list(layers.items())

@@ -1,0 +1,114 @@
+"""The device runtime: drivers, device health, the print worker and the ledger followers of a running kiosk.
+
+The kiosk bootstrap starts it (the `kiosk` and `demo` commands, tests); the UI, the command line and later the
+sync agent subscribe to what the devices report. Nothing here knows about Kivy: a subscriber that draws hands
+the event over to its own thread.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from drivers.base import safe_emit
+from drivers.events import DeviceEvent, DeviceHealth
+from drivers.factory import build
+from kiosk.app import Kiosk
+from kiosk.followers.receipts import ReceiptFollower
+from kiosk.followers.runner import FollowerRunner
+from kiosk.printing.worker import PrintWorker
+from kiosk.services.receipts import Receipts
+
+log = logging.getLogger(__name__)
+
+Subscriber = Callable[[DeviceEvent], None]
+
+
+class DeviceRuntime:
+    """One device per kind, started and stopped together; every event goes to each subscriber on the driver's thread."""
+
+    def __init__(self, kiosk: Kiosk) -> None:
+        self.kiosk = kiosk
+        self.devices: dict[str, Any] = {}
+        self.printing: PrintWorker | None = None
+        self.followers: FollowerRunner | None = None
+        self._subscribers: list[Subscriber] = []
+        self._lock = threading.Lock()
+
+    @classmethod
+    def start(cls, kiosk: Kiosk, device_configs: Mapping[str, Mapping[str, Any]],
+              receipt_dir: Path | None = None) -> "DeviceRuntime":
+        """Build and start one device per configured kind; a printer gets the print worker and the receipt follower.
+
+        `receipt_dir` (the demo) keeps every printed receipt as a PNG too. A device that cannot be built raises
+        DeviceConfigError or DriverUnavailable after the ones already started are stopped."""
+        runtime = cls(kiosk)
+        try:
+            for kind, config in device_configs.items():
+                device = build(kind, dict(config), runtime.post)
+                runtime.devices[kind] = device
+                device.start()
+            if "printer" in runtime.devices:
+                runtime._start_printing(receipt_dir)
+        except BaseException:
+            runtime.stop()
+            raise
+        return runtime
+
+    def _start_printing(self, receipt_dir: Path | None) -> None:
+        k = self.kiosk
+        receipts = Receipts(k.db, k.who, k.docs, k.clock)
+        self.printing = PrintWorker(k.db, self.devices["printer"], receipts, k.clock, preview_dir=receipt_dir)
+        self.printing.start()
+        self.followers = FollowerRunner(k.db, [ReceiptFollower(k.db, k.clock, k.who.kiosk_id, queued=self.printing.wake)])
+        self.followers.start()
+        k.gateway.subscribe(self.followers.wake)  # a sale committed here prints now, not at the next poll
+
+    def post(self, event: DeviceEvent) -> None:
+        """Called by the drivers on their threads: hand the event to every subscriber (a failing one is logged)."""
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for subscriber in subscribers:
+            safe_emit(subscriber, event)
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Receive every device event from now on; returns the call that unsubscribes."""
+        with self._lock:
+            self._subscribers.append(subscriber)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if subscriber in self._subscribers:
+                    self._subscribers.remove(subscriber)
+        return unsubscribe
+
+    def simulator(self, kind: str) -> Any | None:
+        """The simulated device of a kind, for the demo panel's buttons; None on real hardware."""
+        device = self.devices.get(kind)
+        return device if device is not None and device.simulated else None
+
+    def health(self) -> list[DeviceHealth]:
+        """Every device's current health, for the staff status screen."""
+        return [device.health() for device in self.devices.values()]
+
+    def stop(self) -> None:
+        """Stop the followers, printing and every device; one that fails to stop does not keep the others running."""
+        if self.followers is not None:
+            self.followers.stop()
+            self.followers = None
+        if self.printing is not None:
+            self.printing.stop()
+            self.printing = None
+        for kind, device in self.devices.items():
+            try:
+                device.stop()
+            except Exception:
+                log.exception("stopping %s failed", kind)
+        self.devices.clear()
+
+    def __enter__(self) -> "DeviceRuntime":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,116 @@
+"""The commit gateway: every use case writes through `Gateway.unit`, so one policy guards every path to the ledger.
+
+A unit is one SQLite IMMEDIATE transaction. What it appends is stamped with the operator (a staff number,
+`customer` at self-service, `cli:<user>` or `system`), checked against the shared policy (a blocked card, an
+erased member, a malformed operator are refused), and durable when the unit returns. Followers (receipts, sync,
+history) are woken after the commit; they read the ledger themselves, so nothing is lost if that wake-up is.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Sequence
+
+from core import events as ev
+from core.errors import CardBlocked, InvalidInput, MemberErased, NotAllowed, NotFound
+from core.events import CUSTOMER, SYSTEM, Event, EventDraft
+from kiosk.clock import Clock
+from kiosk.store import ledger, members as member_rows
+from kiosk.store.db import Database
+from kiosk.store.ledger import Identity
+
+log = logging.getLogger(__name__)
+
+_OPERATOR = re.compile(r"^(?:[A-Za-z0-9]{2,12}|cli:[\w.@-]{1,32})$")
+# What an erased member's account may still see: staff refunding an earlier sale, coupons coming back with it,
+# a lost card blocked, and the system's year-end expiry and tier review.
+_AFTER_ERASURE = {ev.SALE_REFUNDED, ev.COUPON_REINSTATED, ev.CARD_BLOCKED, ev.POINTS_EXPIRED, ev.TIER_CHANGED}
+
+
+def check_operator(operator: str) -> str:
+    """A valid operator: a staff number, `customer`, `system` or `cli:<user>`."""
+    if operator in (CUSTOMER, SYSTEM) or _OPERATOR.match(operator or ""):
+        return operator
+    raise InvalidInput(f"'{operator}' is not an operator: use a staff number, '{CUSTOMER}' or 'cli:NAME'")
+
+
+def is_staff(operator: str) -> bool:
+    """Whether a person on the staff (or the shop's own command line) did it, rather than a customer or the system."""
+    return operator not in (CUSTOMER, SYSTEM)
+
+
+@dataclass
+class Unit:
+    """One transaction in progress: its connection, its instant, who acts, and what it appended so far."""
+
+    conn: sqlite3.Connection
+    now: int
+    operator: str
+    who: Identity
+    events: list[Event] = field(default_factory=list)
+
+    def append(self, drafts: Sequence[EventDraft]) -> list[Event]:
+        """Apply the policy to `drafts` and append them as one batch (one txn id) of this unit."""
+        for member_id in sorted({d.member_id for d in drafts if d.member_id}):
+            _check_member(self.conn, member_id, [d for d in drafts if d.member_id == member_id], self.operator)
+        written = ledger.append(self.conn, self.who, drafts, self.now, self.operator)
+        self.events += written
+        return written
+
+
+def _check_member(conn: sqlite3.Connection, member_id: str, drafts: list[EventDraft], operator: str) -> None:
+    member = member_rows.get(conn, member_id)
+    if member is None:
+        raise NotFound(f"no member with number {member_id}")
+    if member.erased_at is None:
+        return
+    refused = sorted({d.type for d in drafts} - _AFTER_ERASURE)
+    if refused:
+        raise MemberErased(f"member {member_id} was erased at their request; their account is closed ({refused[0]})")
+    if any(d.type == ev.SALE_REFUNDED for d in drafts) and not is_staff(operator):
+        raise NotAllowed(f"member {member_id} was erased; only staff can refund their earlier sales")
+
+
+def _check_card(conn: sqlite3.Connection, uid: str) -> None:
+    owner = member_rows.card(conn, uid)
+    if owner is not None and owner[1] == "blocked":
+        raise CardBlocked(f"card {uid} was reported lost and no longer works; ask staff for a new card")
+
+
+class Gateway:
+    """The one way into the ledger: `unit()` for a use case, `commit()` for a plain batch of drafts."""
+
+    def __init__(self, db: Database, who: Identity, clock: Clock) -> None:
+        self.db, self.who, self.clock = db, who, clock
+        self._listeners: list[Callable[[list[Event]], None]] = []
+
+    def subscribe(self, listener: Callable[[list[Event]], None]) -> None:
+        """Call `listener(events)` after every commit that appended events (on the committing thread)."""
+        self._listeners.append(listener)
+
+    @contextlib.contextmanager
+    def unit(self, operator: str, card: str | None = None) -> Iterator[Unit]:
+        """A transaction by `operator`; with `card`, the card it was started by must still be active at commit."""
+        check_operator(operator)
+        with self.db.transaction() as conn:
+            if card is not None:
+                _check_card(conn, card)
+            unit = Unit(conn, self.clock.now_ms(), operator, self.who)
+            yield unit
+        if unit.events:
+            self._committed(unit.events)
+
+    def commit(self, operator: str, drafts: Sequence[EventDraft], card: str | None = None) -> list[Event]:
+        """Commit drafts computed by core (a top-up, an adjustment) as one atomic batch."""
+        with self.unit(operator, card) as unit:
+            return unit.append(drafts)
+
+    def _committed(self, events: list[Event]) -> None:
+        for listener in self._listeners:
+            try:
+                listener(events)
+            except Exception:  # a follower's wake-up must never undo or fail a committed sale
+                log.exception("after-commit listener %r failed; it catches up from its cursor", listener)
