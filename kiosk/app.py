@@ -24,6 +24,7 @@ from kiosk.store.db import LEDGER_FILE, Database
 from kiosk.store.documents import DOCS_FILE, open_documents
 from kiosk.store.ledger import Identity
 from kiosk.store import meta
+from kiosk.store.keyring import KeyRing
 from kiosk.store.lock import lock_data_dir
 
 OPERATOR_ENV = "MEMBERKIOSK_OPERATOR"  # who a shell acts as (a staff number), when not cli:USER
@@ -58,6 +59,7 @@ class Kiosk:
     who: Identity
     clock: Clock
     gateway: Gateway
+    keys: KeyRing
     operator: str  # who acts when a call names nobody: CUSTOMER on the screens, cli:USER in a shell
     _lock_fd: int
 
@@ -70,9 +72,10 @@ class Kiosk:
         store_id: str | None = None,
         check: bool = True,
         operator: str | None = None,
+        key_dir: Path | None = None,
     ) -> "Kiosk":
         """Open (creating if new) the data directory; damaged files raise StoreDamaged here, at start."""
-        cfg = config.load(flags={"kiosk.id": kiosk_id, "kiosk.store_id": store_id})
+        cfg = config.load(flags={"kiosk.id": kiosk_id, "kiosk.store_id": store_id, "kiosk.key_dir": key_dir})
         lock_fd = lock_data_dir(data_dir, exclusive=False)
         db = None
         try:
@@ -86,7 +89,7 @@ class Kiosk:
             raise
         clock = clock if isinstance(clock, Clock) else Clock(clock or wall_ms, zone(cfg["kiosk.timezone"]))
         operator = check_operator(operator or os.environ.get(OPERATOR_ENV) or f"cli:{getpass.getuser()}")
-        return cls(data_dir, db, docs, who, clock, Gateway(db, who, clock), operator, lock_fd)
+        return cls(data_dir, db, docs, who, clock, Gateway(db, who, clock), KeyRing(cfg["kiosk.key_dir"]), operator, lock_fd)
 
     def acting(self) -> str:
         """The operator of calls that name nobody."""
@@ -125,7 +128,7 @@ class Kiosk:
     @cached_property
     def sync(self) -> SyncService:
         """Ingest of events and member changes made elsewhere; sync by signed file."""
-        return SyncService(self.db, self.who, self.clock, self.data_dir)
+        return SyncService(self.db, self.who, self.clock, self.keys)
 
     def close(self) -> None:
         """Release the files; the store is durable at every commit, so this only tidies."""

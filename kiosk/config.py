@@ -156,6 +156,9 @@ KIOSK = (
         env="MEMBERKIOSK_DATA_DIR"),
     Key("kiosk.timezone", None, optional(timezone), "the shop's IANA time zone (unset: the system's)",
         env="MEMBERKIOSK_TIMEZONE"),
+    Key("kiosk.key_dir", Path("/etc/memberkiosk/keys"), directory,
+        "the kiosk's keys (signing, audit, personal data), outside the data directory and its backups",
+        env="MEMBERKIOSK_KEY_DIR"),
 )
 # The touch UI (kiosk/ui, started by `memberkiosk kiosk`).
 UI = (

@@ -29,6 +29,14 @@ class FakeClock:
         self.now += ms
 
 
+@pytest.fixture(autouse=True)
+def key_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's kiosk keys in its own folder, never the machine's /etc/memberkiosk/keys."""
+    path = tmp_path / "keys"
+    monkeypatch.setenv("MEMBERKIOSK_KEY_DIR", str(path))
+    return path
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()

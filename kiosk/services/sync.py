@@ -21,6 +21,7 @@ from core.errors import KioskError
 from core.events import Event
 from kiosk.clock import Clock
 from kiosk.services.keys import KioskKey, signed_by
+from kiosk.store.keyring import KeyRing
 from kiosk.store import cursors, directory, ingest as ingest_rows, peers
 from kiosk.store.db import Database
 from kiosk.store.directory import DirectoryReport
@@ -65,8 +66,8 @@ class ExportReport:
 class SyncService:
     """Ingest, and sync by signed file."""
 
-    def __init__(self, db: Database, who: Identity, clock: Clock, data_dir: Path) -> None:
-        self.db, self.who, self.clock, self.data_dir = db, who, clock, data_dir
+    def __init__(self, db: Database, who: Identity, clock: Clock, keys: KeyRing) -> None:
+        self.db, self.who, self.clock, self.keys = db, who, clock, keys
 
     def ingest(self, events: Iterable[Event], batch: int = BATCH) -> IngestReport:
         """Take events made elsewhere, `batch` per transaction; duplicates are ignored, overdrafts flagged."""
@@ -83,7 +84,7 @@ class SyncService:
 
     def export(self, path: Path, since: Path | None = None) -> ExportReport:
         """Write a signed file of every event and member change held here, or those after the previous export."""
-        key = KioskKey.load_or_create(self.data_dir)
+        key = KioskKey(self.keys.signing())
         start = self._covered_by(since, key) if since else {"events": 0, "directory": 0}
         with self.db.reading() as conn:
             upto = {"events": cursors.max_pos(conn), "directory": directory.max_pos(conn)}
@@ -134,7 +135,7 @@ class SyncService:
 
     def _trust(self, conn: sqlite3.Connection, path: Path, sender: str, public_key: str) -> None:
         if sender == self.who.kiosk_id:
-            if public_key != KioskKey.load_or_create(self.data_dir).public:
+            if public_key != KioskKey(self.keys.signing()).public:
                 raise SyncFileRefused(f"{path} claims to come from this kiosk ({sender}) but is not signed by its key")
             return
         known = peers.key_of(conn, sender)

@@ -13,8 +13,8 @@ from tests.sync.helpers import STORE
 @pytest.fixture
 def pair(tmp_path: Path, clock) -> Iterator[tuple[Kiosk, Kiosk]]:
     """Kiosks A and B of store s1, acting as manager M01 (who may spend stored value without the member's PIN)."""
-    a = Kiosk.open(tmp_path / "a", clock=clock, kiosk_id="A", store_id=STORE, operator="M01")
-    b = Kiosk.open(tmp_path / "b", clock=clock, kiosk_id="B", store_id=STORE, operator="M01")
+    a = Kiosk.open(tmp_path / "a", clock=clock, kiosk_id="A", store_id=STORE, operator="M01", key_dir=tmp_path / "a-keys")
+    b = Kiosk.open(tmp_path / "b", clock=clock, kiosk_id="B", store_id=STORE, operator="M01", key_dir=tmp_path / "b-keys")
     yield a, b
     a.close()
     b.close()

@@ -20,7 +20,8 @@ def _kiosk(tmp_path: Path, kiosk_id: str) -> Run:
 
     def run(*args: str, check_rc: int = 0) -> subprocess.CompletedProcess:
         env = {**os.environ, "MEMBERKIOSK_DATA_DIR": str(data_dir), "MEMBERKIOSK_KIOSK_ID": kiosk_id,
-               "MEMBERKIOSK_STORE_ID": "shop1", "MEMBERKIOSK_OPERATOR": "M01"}
+               "MEMBERKIOSK_STORE_ID": "shop1", "MEMBERKIOSK_OPERATOR": "M01",
+               "MEMBERKIOSK_KEY_DIR": str(tmp_path / f"{kiosk_id}-keys")}
         proc = subprocess.run([script, *args], capture_output=True, text=True, env=env, timeout=60)
         assert proc.returncode == check_rc, f"{args}: rc={proc.returncode}\nstdout:{proc.stdout}\nstderr:{proc.stderr}"
         return proc

@@ -9,16 +9,17 @@ from pathlib import Path
 import pytest
 
 from kiosk.app import Kiosk
-from kiosk.services.keys import KEY_FILE
+from kiosk.store.keyring import SIGNING_FILE
 from kiosk.services.sync import SyncFileRefused
 from tests.sync.helpers import member_with, stored
 
 
 def test_the_key_is_made_when_first_needed_and_readable_by_the_kiosk_only(pair, tmp_path: Path) -> None:
     a, _b = pair
-    assert not (a.data_dir / KEY_FILE).exists()
+    key = a.keys.directory / SIGNING_FILE
+    assert not key.exists()
     a.sync.export(tmp_path / "a.sync")
-    assert stat.S_IMODE((a.data_dir / KEY_FILE).stat().st_mode) == 0o600
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600 and not key.is_relative_to(a.data_dir)
 
 
 def test_a_tampered_file_is_refused_and_nothing_is_imported(pair, tmp_path: Path) -> None:
@@ -42,7 +43,7 @@ def test_a_kiosk_id_signing_with_another_key_is_refused_until_forgotten(pair, tm
     member_with(a, "13800138000", 10_000)
     a.sync.export(tmp_path / "a1.sync")
     b.sync.import_file(tmp_path / "a1.sync")  # B learns A's key
-    (a.data_dir / KEY_FILE).unlink()  # A reinstalled: a new key
+    (a.keys.directory / SIGNING_FILE).unlink()  # A reinstalled: a new key
     a.sync.export(tmp_path / "a2.sync")
     with pytest.raises(SyncFileRefused, match="different key than the one kiosk A used before"):
         b.sync.import_file(tmp_path / "a2.sync")
