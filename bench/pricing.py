@@ -33,7 +33,6 @@ from core.quote_input import BasketLine, MemberState, TenderRequest  # noqa: E40
 from core.rules_toml import parse_rules  # noqa: E402
 from kiosk.app import Kiosk  # noqa: E402
 from kiosk.demo.pricing import seed_pricing  # noqa: E402
-from kiosk.services.simulate import simulate  # noqa: E402
 
 DEMO = Path(__file__).resolve().parents[1] / "kiosk" / "demo" / "rules.toml"
 WEDNESDAY = dt.datetime(2026, 11, 25, 10, 0)  # member day, fruit promotion running
@@ -173,9 +172,9 @@ def bench_ledger_whatif(rules, n: int, runs: int) -> None:
                 drafts = []
         candidate = replace(rules, earning=replace(rules.earning, centi_per_yuan=200))
         t0 = time.perf_counter()
-        simulate(kiosk, candidate)
+        kiosk.whatif.simulate(candidate)
         cold = time.perf_counter() - t0
-        warm = median_time(lambda: simulate(kiosk, candidate), runs)
+        warm = median_time(lambda: kiosk.whatif.simulate(candidate), runs)
     print(f"what-if from the store's ledger, {n:,} sales, current and candidate rules (memberkiosk simulate)")
     print(f"  first run (decodes the ledger, builds the cache)  {cold:6.2f} s  = {cold / n * 1e6:5.0f} µs/sale, once")
     print(f"  later runs (history cache, new sales appended)     {warm:6.2f} s  -> {warm / n * 1e6:.1f} s per 1M sales")

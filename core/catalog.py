@@ -9,6 +9,7 @@ from typing import Any, Iterable, Mapping
 
 from core.errors import RulesError
 from core.fields import MAX_RATE, Table, hundredths, integer, text, yuan
+from core.text import fold_number
 
 COLUMNS = ("sku", "barcode", "name", "price", "category", "stock", "points_rate")
 
@@ -42,7 +43,10 @@ def product_from_row(row: Mapping[str, Any], where: str) -> Product:
 
 
 def _count(value: Any, key: str) -> int:
-    return integer(0, 10_000_000)(int(value) if isinstance(value, str) and value.isdigit() else value, key)
+    if isinstance(value, str):  # full-width digits fold to 0-9, other scripts' digits are refused (core.text)
+        value = fold_number(value, key, RulesError)
+        value = int(value) if value.isascii() and value.isdigit() else value
+    return integer(0, 10_000_000)(value, key)
 
 
 def parse_catalog(source: str, fmt: str) -> dict[str, Product]:

@@ -66,6 +66,10 @@ class InsufficientPayment(KioskError):
     """The cash handed over does not cover what is left to pay."""
 
 
+class ExcessiveCash(InvalidAmount):
+    """Cash handed over that exceeds what is left to pay by more than a till gives in change: a typo, not notes."""
+
+
 class AlreadyRefunded(Conflict):
     """A sale line that has been refunded before; a line is refunded at most once."""
 

@@ -28,13 +28,20 @@ POINTS_ADJUSTED = "points.adjusted"
 POINTS_EXPIRED = "points.expired"
 VISITS_SOLD = "visits.sold"
 STOCK_ADJUSTED = "stock.adjusted"
+BALANCE_SETTLED = "member.balance_settled"  # balances closed before erasure: stored value paid out in cash
 # Staff:
 CLOCKED_IN = "staff.clocked_in"
 CLOCKED_OUT = "staff.clocked_out"
+PIN_UNLOCKED = "staff.pin_unlocked"  # a manager lifted a staff member's PIN lock
+OVERRIDE = "staff.override"  # a manager let a step through without its usual check (a member's PIN)
 # Coupons: single use is tracked in the ledger so the use commits with its sale.
 COUPON_REDEEMED = "coupon.redeemed"
 COUPON_REINSTATED = "coupon.reinstated"
 BIRTHDAY_BONUS = "points.birthday_bonus"  # marks the year's tier birthday bonus as given (points are in the sale)
+# Documents (rulebook, catalog, shop settings) live outside the ledger; their changes are recorded in it for the audit.
+RULES_LOADED = "rules.loaded"
+CATALOG_LOADED = "catalog.loaded"
+SETTINGS_CHANGED = "settings.changed"
 
 # Who did it, when no staff member did: a customer at the self-service screens, or the system itself.
 CUSTOMER = "customer"

@@ -6,9 +6,10 @@ import re
 from dataclasses import dataclass
 
 from core.errors import InvalidCardUid, InvalidInput, InvalidPhone
+from core.text import check_name, fold_number
 
 # Mainland China mobile numbers: 11 digits starting 13-19; an optional +86 / 86 prefix is accepted.
-_PHONE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$")
+_PHONE = re.compile(r"^(?:\+?86)?(1[3-9][0-9]{9})$")
 _UID = re.compile(r"^[0-9A-F]+$")
 _UID_BYTES = (4, 7, 10)  # ISO 14443 single, double and triple size UIDs
 GENDERS = ("F", "M")
@@ -29,12 +30,17 @@ class Member:
 
 
 def normalize_phone(text: str) -> str:
-    """The 11-digit mobile number in `text` (spaces and dashes allowed), or InvalidPhone."""
-    digits = re.sub(r"[\s-]", "", text)
+    """The 11-digit mobile number in `text` (spaces and dashes allowed, full-width folded), or InvalidPhone."""
+    digits = re.sub(r"[\s-]", "", fold_number(text, "phone", InvalidPhone))
     match = _PHONE.match(digits)
     if not match:
         raise InvalidPhone(f"'{text}' is not a mainland China mobile number (11 digits starting with 13-19)")
     return match.group(1)
+
+
+def normalize_name(text: str | None) -> str | None:
+    """A member's name checked for control characters and length; blank means no name."""
+    return check_name(text, "the member's name") if text and text.strip() else None
 
 
 def mask_phone(phone: str | None) -> str:

@@ -2,13 +2,14 @@
 import re
 
 from core.errors import InvalidAmount
+from core.text import fold_number
 
-_YUAN = re.compile(r"^\s*[¥￥]?\s*(\d{1,9})(?:\.(\d{1,2}))?\s*$")
+_YUAN = re.compile(r"^\s*¥?\s*([0-9]{1,9})(?:\.([0-9]{1,2}))?\s*$")  # after NFKC, which folds ￥ into ¥
 
 
 def parse_yuan(text: str) -> int:
-    """Parse '12', '12.3' or '¥12.30' into fen (1230); anything else raises InvalidAmount."""
-    match = _YUAN.match(text)
+    """Parse '12', '12.3', '¥12.30' or full-width '１２.３' into fen (1230); anything else raises InvalidAmount."""
+    match = _YUAN.match(fold_number(text, "amount", InvalidAmount))
     if not match:
         raise InvalidAmount(f"'{text}' is not an amount in yuan (for example 100 or 99.90)")
     whole, frac = match.groups()

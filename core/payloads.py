@@ -370,6 +370,16 @@ class StockAdjusted(Payload):
     reason: str
 
 
+@register
+@dataclass(frozen=True)
+class BalanceSettled(Payload):
+    """A member's balances closed before erasure: `cash` fen of stored value paid out, `points` and visits given up."""
+
+    TYPE = ev.BALANCE_SETTLED
+    cash: int
+    points: int
+
+
 # Staff.
 
 @dataclass(frozen=True)
@@ -391,6 +401,24 @@ class ClockedOut(_Clocking):
     """A staff member ended a shift."""
 
     TYPE = ev.CLOCKED_OUT
+
+
+@register
+@dataclass(frozen=True)
+class PinUnlocked(Payload):
+    """A manager (the event's operator) lifted the PIN lock of staff member `staff_no`."""
+
+    TYPE = ev.PIN_UNLOCKED
+    staff_no: str
+
+
+@register
+@dataclass(frozen=True)
+class Override(Payload):
+    """A manager (the event's operator) let `what` through without its usual check, e.g. a member's PIN."""
+
+    TYPE = ev.OVERRIDE
+    what: str
 
 
 # Coupons and perks.
@@ -422,3 +450,35 @@ class BirthdayBonus(Payload):
     TYPE = ev.BIRTHDAY_BONUS
     year: int
     points: int
+
+
+# Documents: who changed prices, rules or settings, and a fingerprint of what they became (the document itself is
+# kept in documents.json, outside the ledger).
+
+@register
+@dataclass(frozen=True)
+class RulesLoaded(Payload):
+    """A rulebook became the kiosk's rules; sha256 is the hex digest of its TOML source."""
+
+    TYPE = ev.RULES_LOADED
+    sha256: str
+
+
+@register
+@dataclass(frozen=True)
+class CatalogLoaded(Payload):
+    """A catalog of `products` products became the kiosk's; sha256 is the hex digest of the stored document."""
+
+    TYPE = ev.CATALOG_LOADED
+    sha256: str
+    products: int
+
+
+@register
+@dataclass(frozen=True)
+class SettingsChanged(Payload):
+    """The shop settings changed in `keys`; sha256 is the hex digest of the whole new settings document."""
+
+    TYPE = ev.SETTINGS_CHANGED
+    sha256: str
+    keys: tuple[str, ...]

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping, NamedTuple, Sequence
 
 from core.catalog import Product
-from core.errors import CouponRejected, InsufficientBalance, InsufficientPayment, TierReserved, UnknownProduct
+from core.errors import (CouponRejected, ExcessiveCash, InsufficientBalance, InsufficientPayment, TierReserved,
+                         UnknownProduct)
 from core.events import EventDraft
 from core.money import format_fen
 from core.payloads import BirthdayBonus, CouponRedeemed, SaleCompleted, SaleLine, VisitsSold
@@ -22,6 +23,7 @@ from core.tiers import tier_change_drafts
 
 Pricer = Callable[[PriceInput, Sequence[str]], PriceResult]
 PUNCH_CARD_CATEGORY = "punch_card"
+MAX_CHANGE = 100_000  # ¥1,000: ten ¥100 notes over the amount due is the most change a till hands back
 
 
 class QuoteLine(NamedTuple):
@@ -176,6 +178,9 @@ def quote(
     rest = sum(line.cash for line in lines)
     if tender.cash is not None and tender.cash < rest:
         raise InsufficientPayment(f"cash {format_fen(tender.cash)} does not cover {format_fen(rest)} left to pay")
+    if tender.cash is not None and tender.cash - rest > MAX_CHANGE:
+        raise ExcessiveCash(f"cash {format_fen(tender.cash)} is more than {format_fen(MAX_CHANGE)} above the "
+                            f"{format_fen(rest)} left to pay; check the amount typed")
     q = Quote(
         lines=tuple(lines),
         coupons=tuple(c.code for c in coupons),

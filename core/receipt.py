@@ -58,7 +58,7 @@ class Receipt:
     points_earned: int | None = None
     points_balance: int | None = None
     stored_value_balance: int | None = None
-    qr_payload: str | None = None  # the member e-card code (core.barcodes.member_payload)
+    qr_payload: str | None = None  # a code printed under the receipt; never the member e-card, which expires in minutes
     footer: tuple[str, ...] = field(default_factory=tuple)
 
 

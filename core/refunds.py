@@ -2,7 +2,8 @@
 
 Stock, redeemed points, stored value and visits come back; earned points go out (what the member has spent
 since is recorded as short, never overdrawn); the coupon is reinstated when the whole sale is refunded and it is
-still valid. A refund never lowers the tier: the yearly review does that.
+still valid. A refund never lowers the tier: the yearly review does that. A member erased since (their account
+closed, its balances settled) gets the stored-value share back in cash; their points and visits stay closed.
 """
 from __future__ import annotations
 
@@ -43,9 +44,10 @@ def refund_drafts(
     lines: Sequence[int] | None,
     coupons: Mapping[str, Coupon],
     today: dt.date,
+    closed: bool = False,
 ) -> list[EventDraft]:
     """The refund event (and coupon reinstatements when the whole sale is now refunded) of the sale whose event
-    data is `sale_data`."""
+    data is `sale_data`; `closed` when the member was erased since."""
     sale = SaleCompleted.from_data(sale_data)
     todo = lines_to_refund(sale, refunded, lines)
     picked = [sale.lines[i] for i in todo]
@@ -61,7 +63,11 @@ def refund_drafts(
     amounts = ("points_used", "earned", "stored_value", "cash", "external")
     back = {k: sum(getattr(line, k) for line in picked) for k in amounts}
     clawed = back["earned"]
-    if member is not None:
+    if closed:  # nothing may land on a closed account, where it could never be spent or paid out
+        back["cash"], back["stored_value"] = back["cash"] + back["stored_value"], 0
+        back["points_used"] = back["earned"] = clawed = 0
+        visits = {}
+    elif member is not None:
         for pack, n in visits.items():
             if member.visits.get(pack, 0) + n < 0:
                 raise InsufficientBalance(f"visits of {pack} have been used since; refund what is left by hand")

@@ -17,6 +17,7 @@ TEST_PACKAGES=(
   mosquitto                                          # MQTT broker for sync tests
   xvfb                                               # a virtual screen for the UI tests
   systemd                                            # systemd-analyze verify for the units
+  postgresql                                         # the hub store's tests start a server of their own
 )
 
 bootstrap() {

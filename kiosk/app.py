@@ -13,34 +13,43 @@ from tinydb import TinyDB
 from kiosk import config
 from kiosk.clock import Clock, wall_ms, zone
 from kiosk.services.gateway import Gateway, check_operator
+from kiosk.services.member_codes import MemberCodes
 from kiosk.services.members import MemberService
 from kiosk.services.parking import ParkingService
+from kiosk.services.pins import LOCK_MS, PinGuard
 from kiosk.services.points import PointsService
 from kiosk.services.sales import SalesService
+from kiosk.services.simulate import WhatIfService
 from kiosk.services.staff import StaffService
 from kiosk.services.summary import MemberSummaries
 from kiosk.services.sync import SyncService
-from kiosk.store.db import LEDGER_FILE, Database
+from kiosk.store.db import LEDGER_FILE, Database, existing_store
 from kiosk.store.documents import DOCS_FILE, open_documents
 from kiosk.store.ledger import Identity
 from kiosk.store import meta
+from kiosk.store.audit import Chain, link_old_events
 from kiosk.store.keyring import KeyRing
+from kiosk.store import sealing
 from kiosk.store.lock import lock_data_dir
+from kiosk.store.witness import WITNESS_FILE, Witness
 
 OPERATOR_ENV = "MEMBERKIOSK_OPERATOR"  # who a shell acts as (a staff number), when not cli:USER
 
 
 def _identity(db: Database, cfg: config.Config) -> Identity:
     """The kiosk and store ids, from configuration when the data directory is new; it keeps them forever after."""
-    with db.transaction() as conn:
+    with db.reading() as conn:  # no write lock to open a known data directory: an import may hold it
         stored = meta.identity(conn)
-        if not stored:
-            if cfg["kiosk.id"] is None:
-                raise config.ConfigError(
-                    f"this data directory ({db.path.parent}) is new and no kiosk id is configured: set kiosk.id in "
-                    f"{config.ETC_FILE} ([kiosk] id = \"shop1-k1\") or MEMBERKIOSK_KIOSK_ID")
-            stored = {"kiosk_id": cfg["kiosk.id"], "store_id": cfg["kiosk.store_id"]}
-            meta.set_identity(conn, stored["kiosk_id"], stored["store_id"])
+    if not stored:
+        with db.transaction() as conn:
+            stored = meta.identity(conn)  # another process may have made it meanwhile
+            if not stored:
+                if cfg["kiosk.id"] is None:
+                    raise config.ConfigError(
+                        f"this data directory ({db.path.parent}) is new and no kiosk id is configured: set kiosk.id in "
+                        f"{config.ETC_FILE} ([kiosk] id = \"shop1-k1\") or MEMBERKIOSK_KIOSK_ID")
+                stored = {"kiosk_id": cfg["kiosk.id"], "store_id": cfg["kiosk.store_id"]}
+                meta.set_identity(conn, stored["kiosk_id"], stored["store_id"])
     for key, column in (("kiosk.id", "kiosk_id"), ("kiosk.store_id", "store_id")):
         if cfg.is_set(key) and cfg[key] != stored[column]:
             raise config.ConfigError(
@@ -62,6 +71,7 @@ class Kiosk:
     keys: KeyRing
     operator: str  # who acts when a call names nobody: CUSTOMER on the screens, cli:USER in a shell
     _lock_fd: int
+    pin_lock_ms: int = LOCK_MS  # pins.lock_seconds: how long a PIN locked by wrong tries stays locked
 
     @classmethod
     def open(
@@ -76,10 +86,15 @@ class Kiosk:
     ) -> "Kiosk":
         """Open (creating if new) the data directory; damaged files raise StoreDamaged here, at start."""
         cfg = config.load(flags={"kiosk.id": kiosk_id, "kiosk.store_id": store_id, "kiosk.key_dir": key_dir})
+        keys = KeyRing(cfg["kiosk.key_dir"])
         lock_fd = lock_data_dir(data_dir, exclusive=False)
         db = None
         try:
-            db = Database(data_dir / LEDGER_FILE, check=check)
+            witness = Witness(data_dir / WITNESS_FILE, keys.secret("audit"))
+            db = Database(data_dir / LEDGER_FILE, check=check, create=not existing_store(data_dir), witness=witness)
+            sealing.unlock(db, keys)  # personal data at rest: the pii key, and old plaintext sealed once
+            chain = Chain(keys.secret("audit"))
+            link_old_events(db, chain)  # a ledger from before the audit chain is linked once
             docs = open_documents(data_dir)
             who = _identity(db, cfg)
         except BaseException:
@@ -89,7 +104,8 @@ class Kiosk:
             raise
         clock = clock if isinstance(clock, Clock) else Clock(clock or wall_ms, zone(cfg["kiosk.timezone"]))
         operator = check_operator(operator or os.environ.get(OPERATOR_ENV) or f"cli:{getpass.getuser()}")
-        return cls(data_dir, db, docs, who, clock, Gateway(db, who, clock), KeyRing(cfg["kiosk.key_dir"]), operator, lock_fd)
+        return cls(data_dir, db, docs, who, clock, Gateway(db, who, clock, chain), keys, operator, lock_fd,
+                   pin_lock_ms=round(cfg["pins.lock_seconds"] * 1000))
 
     def acting(self) -> str:
         """The operator of calls that name nobody."""
@@ -98,12 +114,22 @@ class Kiosk:
     @cached_property
     def members(self) -> MemberService:
         """Members, cards, PINs."""
-        return MemberService(self.db, self.gateway, self.acting)
+        return MemberService(self.db, self.gateway, self.acting, self.pins)
+
+    @cached_property
+    def member_codes(self) -> MemberCodes:
+        """The member e-card QR: shown fresh each minute, accepted by the scanner only while fresh."""
+        return MemberCodes(self.keys, self.clock)
+
+    @cached_property
+    def pins(self) -> PinGuard:
+        """The PIN checks of members and staff, with the lock wrong PINs set and its expiry."""
+        return PinGuard(self.gateway, self.pin_lock_ms)
 
     @cached_property
     def staff(self) -> StaffService:
         """Staff accounts, logins and attendance."""
-        return StaffService(self.db, self.gateway, self.clock, self.acting)
+        return StaffService(self.db, self.gateway, self.clock, self.acting, self.pins)
 
     @cached_property
     def parking(self) -> ParkingService:
@@ -113,7 +139,13 @@ class Kiosk:
     @cached_property
     def sales(self) -> SalesService:
         """Checkout and refunds; one per kiosk because it caches the parsed rulebook and catalog between scans."""
-        return SalesService(self.db, self.gateway, self.docs, self.data_dir / DOCS_FILE, self.clock, self.acting)
+        return SalesService(self.db, self.gateway, self.docs, self.data_dir / DOCS_FILE, self.clock, self.acting,
+                            self.pins)
+
+    @cached_property
+    def whatif(self) -> WhatIfService:
+        """What-if re-pricing of the sales history under candidate rules."""
+        return WhatIfService(self.db, self.docs, self.data_dir)
 
     @cached_property
     def points(self) -> PointsService:
@@ -128,7 +160,7 @@ class Kiosk:
     @cached_property
     def sync(self) -> SyncService:
         """Ingest of events and member changes made elsewhere; sync by signed file."""
-        return SyncService(self.db, self.who, self.clock, self.keys)
+        return SyncService(self.db, self.gateway, self.clock, self.keys)
 
     def close(self) -> None:
         """Release the files; the store is durable at every commit, so this only tidies."""

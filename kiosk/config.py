@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from urllib.parse import urlsplit
 
 from core.errors import KioskError
+from core.text import check_name
 from drivers.factory import DRIVERS, KINDS
 from kiosk.clock import zone
 
@@ -85,10 +86,10 @@ def boolean(raw: Any) -> bool:
 
 
 def text(raw: Any) -> str:
-    """A non-empty line of text."""
-    if not isinstance(raw, str) or not raw.strip() or "\n" in raw:
+    """A non-empty line of text without control characters, short enough for a receipt (a name)."""
+    if not isinstance(raw, str):
         raise ValueError("expected one non-empty line of text")
-    return raw.strip()
+    return check_name(raw, "the text")
 
 
 def directory(raw: Any) -> Path:
@@ -177,7 +178,12 @@ SYNC = (
     Key("sync.broker", None, optional(broker), "the chain's MQTT broker (unset: the kiosk works offline)",
         env="MEMBERKIOSK_BROKER"),
 )
-SCHEMA: dict[str, Key] = {key.name: key for key in KIOSK + UI + DEVICES + SYNC}
+# PIN checks of staff and members (kiosk/services/pins.py).
+PINS = (
+    Key("pins.lock_seconds", 900.0, seconds,
+        "a PIN locked by too many wrong tries unlocks this long after the last one (a manager can unlock sooner)"),
+)
+SCHEMA: dict[str, Key] = {key.name: key for key in KIOSK + UI + DEVICES + SYNC + PINS}
 
 
 class Config:

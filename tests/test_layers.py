@@ -37,15 +37,17 @@ ALLOWED: dict[str, set[str]] = {
     "kiosk.runtime": EDGES,
     "kiosk.demo": EDGES,
     "mqtt": EDGES | {"kiosk.runtime"},
+    "mqtt.hub": {"core", *LEAVES, "kiosk.config"},  # the head-office hub: the domain and settings, no kiosk store
     "kiosk.ui": EDGES | {"kiosk.runtime", "kiosk.demo"},
     "kiosk.cli": EDGES | {"kiosk.runtime", "kiosk.demo", "kiosk.ui"},
 }
 
 
 def group(module: str) -> str:
-    """The layer group of a dotted module name: the top-level package, or for kiosk its first sub-module."""
+    """The layer group of a dotted module name: the top-level package, or for kiosk its first sub-module
+    (and mqtt.hub, the hub, apart from the kiosk's agent)."""
     parts = module.split(".")
-    return ".".join(parts[:2]) if parts[0] == "kiosk" and len(parts) > 1 else parts[0]
+    return ".".join(parts[:2]) if parts[0] == "kiosk" and len(parts) > 1 or parts[:2] == ["mqtt", "hub"] else parts[0]
 
 
 def module_name(path: Path) -> str:

@@ -4,10 +4,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from pathlib import Path
 
 from core.errors import KioskError
+from kiosk.cli.owner import refuse_root_on_others_dir
 from kiosk.config import load as load_config  # not `config`: kiosk.cli.config, the command, takes that name
 
 # Each module adds its sub-commands; a sub-command sets `func(args) -> int` as its default.
@@ -25,6 +27,7 @@ COMMAND_MODULES = [
     "kiosk.cli.points",
     "kiosk.cli.config",
     "kiosk.cli.sync",
+    "kiosk.cli.audit",
 ]
 
 DATA_DIR_ENV = "MEMBERKIOSK_DATA_DIR"
@@ -40,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON instead of text")
     parser.add_argument("--operator", help="who does this, for the ledger: a staff number (env MEMBERKIOSK_OPERATOR;"
-                                           " default cli:USER)")
+                                           " default cli:USER); money-moving commands take an authenticated --staff")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail to stderr")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
@@ -56,9 +59,11 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    os.umask(0o027)  # ledger, documents, exports and backups hold personal data: never readable by all
     try:
         args.data_dir_flag = args.data_dir  # `config show` tells a flag from the configured value
         args.data_dir = load_config(flags={"kiosk.data_dir": args.data_dir})["kiosk.data_dir"]
+        refuse_root_on_others_dir(args.data_dir, sys.argv[1:] if argv is None else argv)
         return args.func(args)
     except KioskError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -9,7 +9,7 @@ from core.money import format_fen
 from kiosk.app import Kiosk
 from kiosk.cli.common import add_command
 from kiosk.cli.members import describe
-from kiosk.demo.seed import DEMO_MEMBERS, seed
+from kiosk.demo.seed import DEMO_MEMBERS, DEMO_STAFF, seed
 from kiosk.services.topup import top_up
 from kiosk.store.verify import verify_ledger
 
@@ -25,12 +25,15 @@ def walk_through(kiosk: Kiosk) -> None:
     print(f"\n1. {name} taps card {card}:")
     view = kiosk.members.by_card(card)
     print(describe(view))
-    print(f"\n2. Cashier tops up {format_fen(20_000)} for member {view.member.member_id}:")
-    top_up(kiosk.members, view.member.member_id, 20_000)
+    staff_no, _, _, pin, _ = DEMO_STAFF[1]
+    cashier = kiosk.staff.authenticate(staff_no, pin)
+    print(f"\n2. Cashier {cashier.name} ({staff_no}, PIN checked) tops up {format_fen(20_000)} "
+          f"for member {view.member.member_id}:")
+    top_up(kiosk.members, view.member.member_id, 20_000, operator=cashier.staff_no)
     print(describe(kiosk.members.by_phone(phone)))
     print("\n3. The ledger behind it:")
     for event in kiosk.members.history(view.member.member_id):
-        print(f"   #{event.seq:<4} {event.type:<24} {dict(event.deltas)}")
+        print(f"   #{event.seq:<4} {event.type:<24} {dict(event.deltas)}  by {event.operator}")
     with kiosk.db.reading() as conn:
         problems = verify_ledger(conn)
     print(f"\n4. verify: {'store intact' if not problems else problems}")
@@ -48,6 +51,8 @@ def _demo(args: argparse.Namespace) -> int:
             return 0
         walk_through(kiosk)
     print(f"\nTry: memberkiosk --data-dir {data_dir} members find --phone {DEMO_MEMBERS[1][0]}")
+    print(f"     memberkiosk --data-dir {data_dir} topup MEMBER 50 --staff {DEMO_STAFF[1][0]}   (asks the PIN, "
+          f"{DEMO_STAFF[1][3]} in the demo)")
     return 0
 
 

@@ -5,7 +5,7 @@ import argparse
 
 from core.members import mask_phone, normalize_gender, parse_birthday
 from core.money import format_fen
-from kiosk.cli.common import add_command, emit, open_kiosk
+from kiosk.cli.common import acting_staff, add_command, add_staff_option, emit, open_kiosk
 from kiosk.services.members import MemberView, Registration
 
 
@@ -116,8 +116,9 @@ def _erase(args: argparse.Namespace) -> int:
         print("erasing personal data cannot be undone; repeat with --yes to confirm")
         return 1
     with open_kiosk(args) as kiosk:
-        view = kiosk.members.erase(args.member_id)
-    emit(args, view.as_dict(), "personal data erased; balances kept\n" + describe(view))
+        staff = acting_staff(kiosk, args, "manager")
+        view = kiosk.members.erase(args.member_id, operator=staff.staff_no, cash_out=args.cash_out)
+    emit(args, view.as_dict(), "personal data erased; the account is closed\n" + describe(view))
     return 0
 
 
@@ -167,9 +168,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("card", help="card UID in hex")
     p.add_argument("--reason", default="lost")
 
-    p = add_command(sub, "erase", _erase, "erase a member's personal data on request (balances stay)")
+    p = add_command(sub, "erase", _erase, "erase a member's personal data on request (a balance must be paid out first)")
     p.add_argument("member_id")
     p.add_argument("--yes", action="store_true", help="confirm")
+    p.add_argument("--cash-out", action="store_true",
+                   help="first hand the member their stored value in cash; points and visits close (recorded)")
+    add_staff_option(p, "manager")
 
     p = add_command(sub, "set-pin", _set_pin, "set or reset a member's 6-digit payment PIN")
     p.add_argument("member_id")

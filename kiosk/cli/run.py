@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import argparse
 
+from core.events import EventDraft
+from core.payloads import SettingsChanged
+from core.text import check_name
 from kiosk import config
 from kiosk.cli.common import add_command, emit, open_kiosk
+from kiosk.services.audit import fingerprint
 from kiosk.services.receipts import SETTINGS_TABLE
 from kiosk.store.documents import replace_table
 
@@ -31,8 +35,10 @@ def _settings(args: argparse.Namespace) -> int:
         rows = kiosk.docs.table(SETTINGS_TABLE).all()
         settings = dict(rows[0]) if rows else {}
         if args.store_name is not None:
-            settings["store_name"] = args.store_name.strip()
-            replace_table(kiosk.docs, SETTINGS_TABLE, [settings])
+            settings["store_name"] = check_name(args.store_name, "the store name")
+            with kiosk.gateway.unit(kiosk.acting()) as unit:  # recorded in the ledger for `audit log`
+                unit.append([EventDraft.of(SettingsChanged(fingerprint(settings), ("store_name",)))])
+                replace_table(kiosk.docs, SETTINGS_TABLE, [settings])
     emit(args, settings, "\n".join(f"{k}: {v}" for k, v in settings.items()) or "no settings yet")
     return 0
 

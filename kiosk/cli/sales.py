@@ -1,4 +1,5 @@
-"""Checkout and refunds for staff and scripts, the what-if simulation, and `doctor` (which pricing engine runs)."""
+"""Checkout and refunds for staff and scripts (as the staff member --staff authenticates), the what-if simulation,
+and `doctor` (which pricing engine runs)."""
 from __future__ import annotations
 
 import argparse
@@ -10,17 +11,15 @@ from core.money import format_fen, parse_yuan
 from core.quote import Quote
 from core.quote_input import BasketLine, TenderRequest
 from core.rules_toml import parse_rules
-from kiosk.cli.common import add_command, emit, open_kiosk
-from kiosk.services.simulate import simulate
+from core.text import parse_count
+from kiosk.cli.common import acting_staff, add_command, add_staff_option, emit, open_kiosk, read_secret
 from kiosk.store.ledger import txn_number
 
 
 def parse_line(text: str) -> BasketLine:
     """'A' or 'A:2' from the command line."""
     sku, _, qty = text.partition(":")
-    if qty and not qty.isdigit():
-        raise InvalidQuantity(f"'{text}' is not SKU or SKU:QTY (for example MILK-1L:2)")
-    return BasketLine(sku.strip(), int(qty) if qty else 1)
+    return BasketLine(sku.strip(), parse_count(qty, f"the quantity in '{text}' (SKU:QTY)", InvalidQuantity) if qty else 1)
 
 
 def quote_payload(q: Quote) -> dict:
@@ -49,10 +48,15 @@ def describe(q: Quote) -> str:
 
 def _checkout(args: argparse.Namespace) -> int:
     basket = [parse_line(s) for s in args.sku]
-    tender = TenderRequest(points=args.points, stored_value=args.stored_value,
+    tender = TenderRequest(points=parse_count(args.points, "points"), stored_value=args.stored_value,
                            cash=parse_yuan(args.cash) if args.cash is not None else None)
     with open_kiosk(args) as kiosk:
-        sale = kiosk.sales.checkout(args.member, basket, args.coupon, tender)
+        staff = acting_staff(kiosk, args, "manager" if args.override else "cashier")
+        pin = None
+        if args.stored_value and args.member and not args.override:
+            pin = read_secret(f"PIN of member {args.member}: ")
+        sale = kiosk.sales.checkout(args.member, basket, args.coupon, tender, pin=pin, operator=staff.staff_no,
+                                    override=args.override)
     number = txn_number(sale.events[0])
     emit(args, {"sale_id": sale.sale_id, "sale_no": number, **quote_payload(sale.quote)},
          f"sale {number} ({sale.sale_id})\n{describe(sale.quote)}")
@@ -62,7 +66,8 @@ def _checkout(args: argparse.Namespace) -> int:
 def _refund(args: argparse.Namespace) -> int:
     lines = [n - 1 for n in args.line] if args.line else None
     with open_kiosk(args) as kiosk:
-        [refund, *_] = kiosk.sales.refund(args.sale_id, lines)
+        staff = acting_staff(kiosk, args, "manager")
+        [refund, *_] = kiosk.sales.refund(args.sale_id, lines, operator=staff.staff_no)
     d = refund.data
     text = (f"refunded lines {', '.join(str(i + 1) for i in d['lines'])} of sale {args.sale_id}: "
             f"cash {format_fen(d['cash'])}, external {format_fen(d['external'])}, "
@@ -75,7 +80,7 @@ def _refund(args: argparse.Namespace) -> int:
 def _simulate(args: argparse.Namespace) -> int:
     candidate = parse_rules(Path(args.rules).read_text(encoding="utf-8"))
     with open_kiosk(args) as kiosk:
-        w = simulate(kiosk, candidate)
+        w = kiosk.whatif.simulate(candidate)
     cur, cand = w.current, w.candidate
     payload = {"sales": w.sales, "engine": w.engine, "current": cur.__dict__, "candidate": cand.__dict__,
                "discount_change": cand.discount - cur.discount, "liability_change": cand.liability - cur.liability}
@@ -102,12 +107,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--member", help="member id (omit for a guest)")
     p.add_argument("--sku", action="append", required=True, help="SKU or barcode, optionally :QTY (B:2); repeatable")
     p.add_argument("--coupon", action="append", default=[], help="coupon code, repeatable")
-    p.add_argument("--points", type=int, default=0, help="points to redeem")
-    p.add_argument("--stored-value", action="store_true", help="pay from stored value first")
+    p.add_argument("--points", default="0", help="points to redeem")
+    p.add_argument("--stored-value", action="store_true",
+                   help="pay from stored value first; the member's PIN is the line after the staff PIN on stdin")
     p.add_argument("--cash", help="cash handed over in yuan (change is given); without it the rest is paid externally")
+    p.add_argument("--override", action="store_true",
+                   help="a manager lets stored value be spent without the member's PIN (recorded in the ledger)")
+    add_staff_option(p, "cashier")
     p = add_command(subparsers, "refund", _refund, "refund a sale, or some of its lines")
     p.add_argument("sale_id")
     p.add_argument("--line", type=int, action="append", help="line number (1 = first), repeatable; default all")
+    add_staff_option(p, "manager")
     p = add_command(subparsers, "simulate", _simulate, "re-price the sales history under candidate rules")
     p.add_argument("--rules", required=True, help="candidate rules file (TOML)")
     add_command(subparsers, "doctor", _doctor, "show which pricing engine is in use (native or reference) and why")

@@ -2,7 +2,7 @@
 
 A unit is one SQLite IMMEDIATE transaction. What it appends is stamped with the operator (a staff number,
 `customer` at self-service, `cli:<user>` or `system`), checked against the shared policy (a blocked card, an
-erased member, a malformed operator are refused), and durable when the unit returns. Followers (receipts, sync,
+erased member, a malformed operator are refused), linked into the audit chain, and durable when the unit returns. Followers (receipts, sync,
 history) are woken after the commit; they read the ledger themselves, so nothing is lost if that wake-up is.
 """
 from __future__ import annotations
@@ -19,6 +19,7 @@ from core.errors import CardBlocked, InvalidInput, MemberErased, NotAllowed, Not
 from core.events import CUSTOMER, SYSTEM, Event, EventDraft
 from kiosk.clock import Clock
 from kiosk.store import ledger, members as member_rows
+from kiosk.store.audit import Chain
 from kiosk.store.db import Database
 from kiosk.store.ledger import Identity
 
@@ -50,13 +51,14 @@ class Unit:
     now: int
     operator: str
     who: Identity
+    chain: Chain
     events: list[Event] = field(default_factory=list)
 
     def append(self, drafts: Sequence[EventDraft]) -> list[Event]:
         """Apply the policy to `drafts` and append them as one batch (one txn id) of this unit."""
         for member_id in sorted({d.member_id for d in drafts if d.member_id}):
             _check_member(self.conn, member_id, [d for d in drafts if d.member_id == member_id], self.operator)
-        written = ledger.append(self.conn, self.who, drafts, self.now, self.operator)
+        written = ledger.append(self.conn, self.who, drafts, self.now, self.operator, self.chain)
         self.events += written
         return written
 
@@ -83,12 +85,12 @@ def _check_card(conn: sqlite3.Connection, uid: str) -> None:
 class Gateway:
     """The one way into the ledger: `unit()` for a use case, `commit()` for a plain batch of drafts."""
 
-    def __init__(self, db: Database, who: Identity, clock: Clock) -> None:
-        self.db, self.who, self.clock = db, who, clock
-        self._listeners: list[Callable[[list[Event]], None]] = []
+    def __init__(self, db: Database, who: Identity, clock: Clock, chain: Chain) -> None:
+        self.db, self.who, self.clock, self.chain = db, who, clock, chain
+        self._listeners: list[Callable[[], None]] = []
 
-    def subscribe(self, listener: Callable[[list[Event]], None]) -> None:
-        """Call `listener(events)` after every commit that appended events (on the committing thread)."""
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        """Call `listener()` after every commit that added events (on the committing thread); it reads the ledger."""
         self._listeners.append(listener)
 
     @contextlib.contextmanager
@@ -98,19 +100,20 @@ class Gateway:
         with self.db.transaction() as conn:
             if card is not None:
                 _check_card(conn, card)
-            unit = Unit(conn, self.clock.now_ms(), operator, self.who)
+            unit = Unit(conn, self.clock.now_ms(), operator, self.who, self.chain)
             yield unit
         if unit.events:
-            self._committed(unit.events)
+            self.notify()
 
     def commit(self, operator: str, drafts: Sequence[EventDraft], card: str | None = None) -> list[Event]:
         """Commit drafts computed by core (a top-up, an adjustment) as one atomic batch."""
         with self.unit(operator, card) as unit:
             return unit.append(drafts)
 
-    def _committed(self, events: list[Event]) -> None:
+    def notify(self) -> None:
+        """Tell the followers the ledger grew: after a unit, or after events from elsewhere were ingested."""
         for listener in self._listeners:
             try:
-                listener(events)
+                listener()
             except Exception:  # a follower's wake-up must never undo or fail a committed sale
                 log.exception("after-commit listener %r failed; it catches up from its cursor", listener)

@@ -164,9 +164,9 @@ def load_history(db: Database, data_dir: Path) -> History:
     return cache.history
 
 
-def birthdays(kiosk: Any, member_ids: list[str]) -> list[dt.date | None]:
+def birthdays(db: Database, member_ids: list[str]) -> list[dt.date | None]:
     """Each member's birthday as recorded now (None when unknown or erased)."""
-    with kiosk.db.reading() as conn:
+    with db.reading() as conn:
         found = [member_rows.get(conn, m) for m in member_ids]
     return [m.birthday if m is not None else None for m in found]
 

@@ -7,17 +7,21 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from core import directory as changes_, payloads
-from core.errors import CardBlocked, Conflict, ConsentRequired, InvalidInput, MemberErased, NotFound
+from core.errors import CardBlocked, Conflict, ConsentRequired, InvalidInput, MemberErased, NotAllowed, NotFound
 from core.events import Event, EventDraft
 from core.ledger import Balances
-from core.members import Member, mask_phone, normalize_phone, normalize_uid
-from kiosk.services import pins
-from kiosk.services.gateway import Gateway, Unit
-from kiosk.services.pins import hash_pin
+from core.members import Member, mask_phone, normalize_name, normalize_phone, normalize_uid
+from core.money import format_fen
+from kiosk.services.gateway import Gateway, Unit, is_staff
+from kiosk.services.pins import PinGuard, hash_pin
 from kiosk.store import directory as feed, ledger, members as rows, staff as staff_rows
 from kiosk.store.db import Database
 
-__all__ = ["CardBlocked", "MemberService", "MemberView", "Registration"]
+__all__ = ["BalanceOutstanding", "CardBlocked", "MemberService", "MemberView", "Registration"]
+
+
+class BalanceOutstanding(Conflict):
+    """A member asked to be erased still holds (or owes) a balance that nobody could pay out afterwards."""
 
 
 @dataclass(frozen=True)
@@ -63,8 +67,8 @@ class Registration:
 class MemberService:
     """Register, identify, edit and erase members; link and block cards; top up stored value."""
 
-    def __init__(self, db: Database, gateway: Gateway, operator: Callable[[], str]) -> None:
-        self.db, self.gateway, self._operator = db, gateway, operator
+    def __init__(self, db: Database, gateway: Gateway, operator: Callable[[], str], guard: PinGuard) -> None:
+        self.db, self.gateway, self._operator, self.guard = db, gateway, operator, guard
 
     def acting(self, operator: str | None) -> str:
         """The operator of a call: the one given, else the kiosk's own (customer on the screens, cli:USER in a shell)."""
@@ -77,7 +81,7 @@ class MemberService:
         phone = normalize_phone(reg.phone)
         uid = normalize_uid(reg.card) if reg.card else None
         with self.gateway.unit(self.acting(operator)) as unit:
-            member_id = self.add_in(unit, replace(reg, phone=phone, card=uid))
+            member_id = self.add_in(unit, replace(reg, phone=phone, card=uid, name=normalize_name(reg.name)))
         return self.get(member_id)
 
     def add_in(self, unit: Unit, reg: Registration) -> str:
@@ -89,7 +93,7 @@ class MemberService:
         if reg.card:
             self._check_card_free(conn, reg.card)
         member_id = rows.next_member_id(conn, unit.who.kiosk_id)
-        rows.save(conn, Member(member_id, reg.phone, reg.name, reg.birthday, reg.gender, now, now))
+        rows.insert(conn, Member(member_id, reg.phone, reg.name, reg.birthday, reg.gender, now, now))
         drafts = [EventDraft.of(payloads.MemberRegistered(now), member_id)]
         if reg.card:
             rows.link_card(conn, reg.card, member_id, now)
@@ -173,6 +177,8 @@ class MemberService:
             raise InvalidInput(f"cannot edit {sorted(set(changes) - allowed)}; editable: {sorted(allowed)}")
         if "phone" in changes:
             changes["phone"] = normalize_phone(str(changes["phone"]))
+        if "name" in changes:
+            changes["name"] = normalize_name(str(changes["name"]) if changes["name"] is not None else None)
         with self.gateway.unit(self.acting(operator)) as unit:
             member = self._require(unit.conn, member_id)
             if "phone" in changes and changes["phone"] != member.phone:
@@ -184,16 +190,20 @@ class MemberService:
             self._record(unit, member_id, changes_.EDITED, changes_.personal_fields(replace(member, **changes), changes))
         return self.get(member_id)
 
-    def erase(self, member_id: str, operator: str | None = None) -> MemberView:
-        """Erase personal data on request: phone, name, birthday, gender and PIN go; balances and ledger stay."""
+    def erase(self, member_id: str, operator: str | None = None, cash_out: bool = False) -> MemberView:
+        """Erase personal data on request: phone, name, birthday, gender and PIN go; the ledger stays. A balance is
+        settled first (`cash_out`: staff pay the stored value out in cash, points and visits close), else refused:
+        after erasure nobody could spend it or pay it out."""
         with self.gateway.unit(self.acting(operator)) as unit:
             member = self._require(unit.conn, member_id)
             if member.erased_at is not None:
                 raise MemberErased(f"member {member_id} was already erased")
-            unit.append([EventDraft.of(payloads.MemberErased(), member_id)])
+            settle = _settlement(member_id, ledger.load_balances(unit.conn, member_id), cash_out, unit.operator)
+            unit.append([*settle, EventDraft.of(payloads.MemberErased(), member_id)])
             rows.save(unit.conn, Member(member.member_id, None, None, None, None, None, member.created_at, unit.now))
             rows.set_pin(unit.conn, member_id, None)
             self._record(unit, member_id, changes_.ERASED)
+        self.db.checkpoint()  # the old pages holding the phone and name leave the WAL now, not at the next checkpoint
         return self.get(member_id)
 
     def count(self) -> int:
@@ -220,7 +230,7 @@ class MemberService:
 
     def check_pin(self, member_id: str, pin: str) -> None:
         """Raise WrongPin or PinLocked; the failure count is committed before raising, so it survives a restart."""
-        pins.check(self.gateway, "members", member_id, pin, f"member {member_id}")
+        self.guard.check("members", member_id, pin, f"member {member_id}")
 
     @staticmethod
     def _record(unit: Unit, member_id: str, kind: str, fields: dict | None = None) -> None:
@@ -232,3 +242,28 @@ class MemberService:
         if member is None:
             raise NotFound(f"no member with number {member_id}")
         return member
+
+
+def _settlement(member_id: str, b: Balances, cash_out: bool, operator: str) -> list[EventDraft]:
+    """The draft that closes a member's balances before erasure (none when they hold nothing), or the refusal."""
+    visits = {pack: -n for pack, n in b.visits.items() if n}
+    if not (b.stored_value or b.points or visits):
+        return []
+    held = ", ".join(part for part in (
+        f"{format_fen(b.stored_value)} stored value" if b.stored_value else "",
+        f"{b.points} points" if b.points else "",
+        ", ".join(f"{-n} visits of {pack}" for pack, n in sorted(visits.items())),
+    ) if part)
+    if b.stored_value < 0:
+        owed = format_fen(-b.stored_value)
+        raise BalanceOutstanding(f"member {member_id} owes {owed} of stored value spent offline; settle it at the "
+                                 "counter before erasing")
+    if not cash_out:
+        raise BalanceOutstanding(f"member {member_id} still holds {held}; pay it out first (erase with --cash-out: "
+                                 "staff hand over the stored value in cash and points and visits close) or let the "
+                                 "member spend it")
+    if not is_staff(operator):
+        raise NotAllowed("only staff can pay a balance out in cash")
+    deltas = {"stored_value": -b.stored_value, "points": -b.points, "visits": visits}
+    settled = payloads.BalanceSettled(cash=b.stored_value, points=b.points)
+    return [EventDraft.of(settled, member_id, {k: v for k, v in deltas.items() if v})]

@@ -1,18 +1,19 @@
 """The receipt of a committed sale, built from its ledger events only (never from unsaved checkout state)."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from tinydb import TinyDB
 
-from core.barcodes import member_payload
 from core.errors import NotFound
 from core.events import SALE_COMPLETED, TIER_CHANGED, Event
 from core.ledger import Balances
 from core.members import mask_phone
 from core.receipt import Receipt, ReceiptLine, Tender
+from kiosk import config
 from kiosk.clock import Clock
-from kiosk.store import ledger
+from kiosk.store import ledger, lookups
 from kiosk.store import members as member_rows
 from kiosk.store.db import Database
 from kiosk.store.ledger import Identity
@@ -34,15 +35,23 @@ class Receipts:
             return ledger.resolve_txn(conn, ref, self.who.kiosk_id)
 
     def for_sale(self, ref: str) -> Receipt:
-        """Everything the printer needs about sale `ref`, with the member's balances as committed now."""
+        """Everything the printer needs about sale `ref`, with the member's balances as they were right after it.
+
+        A receipt printed later (the printer was out of paper) or reprinted still shows the balances of its sale:
+        what moved them since is taken back off the balances now."""
         with self.db.reading() as conn:
             events = ledger.txn_events(conn, ledger.resolve_txn(conn, ref, self.who.kiosk_id))
             if not events or events[0].type != SALE_COMPLETED:
-                raise NotFound(f"no sale {ref}")
+                raise NotFound(f"no sale numbered {ref}; use the 单号 printed on the receipt")
             sale = events[0]
             member = member_rows.get(conn, sale.member_id) if sale.member_id else None
-            balances = ledger.load_balances(conn, sale.member_id) if sale.member_id else None
-        return _receipt(sale, events, member, balances, store_name(self.docs) or self.who.store_id, self.clock)
+            balances = None
+            if sale.member_id:
+                now = ledger.load_balances(conn, sale.member_id)
+                points, stored_value = lookups.moved_after(conn, sale.member_id, sale.txn)
+                balances = replace(now, points=now.points - points, stored_value=now.stored_value - stored_value)
+        shop = config.load(docs=self.docs)["ui.store_name"] or self.who.store_id
+        return _receipt(sale, events, member, balances, shop, self.clock)
 
 
 def _receipt(sale: Event, events: list[Event], member: Any, balances: Balances | None, shop: str, clock: Clock) -> Receipt:
@@ -69,10 +78,5 @@ def _receipt(sale: Event, events: list[Event], member: Any, balances: Balances |
         points_earned=sum(line["earned"] for line in lines) if sale.member_id else None,
         points_balance=balances.points if balances else None,
         stored_value_balance=balances.stored_value if balances else None,
-        qr_payload=member_payload(sale.member_id) if sale.member_id else None,
     )
 
-
-def store_name(docs: TinyDB) -> str | None:
-    """The shop's name from the settings document the operator pushes."""
-    return next((row["store_name"] for row in docs.table(SETTINGS_TABLE).all() if row.get("store_name")), None)

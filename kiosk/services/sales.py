@@ -13,17 +13,20 @@ from tinydb import TinyDB
 
 import native
 from core.catalog import Product, index, to_document
-from core.events import CUSTOMER, Event, EventDraft
-from core.payloads import StockAdjusted
+from core.events import Event, EventDraft
+from core.errors import NotAllowed
+from core.payloads import CatalogLoaded, Override, RulesLoaded, StockAdjusted
 from core.quote import Preview, Quote, preview, quote
 from core.quote_input import BasketLine, TenderRequest
 from core.refunds import RefundPreview, refund_drafts, refund_preview
 from core.rules import TenderOptions, tender_options
 from core.rules_toml import parse_rules
 from kiosk.clock import Clock
-from kiosk.services import pins, pricing_data as data
+from kiosk.services import pricing_data as data
+from kiosk.services.audit import fingerprint
+from kiosk.services.pins import PinGuard, WrongPin
 from kiosk.services.gateway import Gateway
-from kiosk.store import ledger
+from kiosk.store import ledger, members as member_rows, staff as staff_rows
 from kiosk.store.db import Database
 from kiosk.store.documents import replace_table
 
@@ -41,8 +44,9 @@ class SalesService:
     """Checkout, refund, and loading the rulebook and catalog the checkout prices with."""
 
     def __init__(self, db: Database, gateway: Gateway, docs: TinyDB, docs_path: Path, clock: Clock,
-                 operator: Callable[[], str]) -> None:
+                 operator: Callable[[], str], guard: PinGuard) -> None:
         self.db, self.gateway, self.docs_db, self.clock, self._operator = db, gateway, docs, clock, operator
+        self.guard = guard
         self.docs = data.PricingDocs(docs, docs_path)
 
     def _quote(self, conn: Any, member_id: str | None, basket: Sequence[BasketLine], coupons: Sequence[str],
@@ -68,20 +72,25 @@ class SalesService:
 
     def checkout(self, member_id: str | None, basket: Sequence[BasketLine], coupons: Sequence[str] = (),
                  tender: TenderRequest = TenderRequest(), *, pin: str | None = None, card: str | None = None,
-                 operator: str | None = None) -> Sale:
+                 operator: str | None = None, override: bool = False) -> Sale:
         """Price and commit a sale as one durable transaction (sale, coupon use, stock, tier change).
 
-        A customer spends stored value only with their PIN (`pin`), checked here so no screen can skip it; staff
-        may take it without (the member is at their counter). A sale started by a card tap names the card, and a
-        card blocked in the meantime is refused at commit."""
+        A member's stored value is spent only with their PIN (`pin`), checked here so no screen or command can
+        skip it, whoever operates; or when the operator, a manager, overrides it, which the sale's batch records
+        as an Override event. A sale started by a card tap names the card, and a card blocked in the meantime is
+        refused at commit."""
         operator = operator or self._operator()
-        if tender.stored_value and member_id and pin is None and operator == CUSTOMER:
-            raise pins.WrongPin("enter the member's 6-digit PIN to pay with stored value")
-        if tender.stored_value and member_id and pin is not None:
-            pins.check(self.gateway, "members", member_id, pin, f"member {member_id}")
+        spends = bool(tender.stored_value and member_id)
+        if spends and not override:
+            if pin is None:
+                raise WrongPin("enter the member's 6-digit PIN to pay with stored value")
+            self.guard.check("members", member_id, pin, f"member {member_id}")
         with self.gateway.unit(operator, card) as unit:
+            if spends and override:
+                _require_manager(unit.conn, operator)
             q = self._quote(unit.conn, member_id, basket, coupons, tender, unit.now)
-            events = unit.append(q.drafts)
+            overridden = [EventDraft.of(Override("stored_value_pin"), member_id)] if spends and override else []
+            events = unit.append([*q.drafts, *overridden])
         return Sale(events[0].id, q, events)
 
     def refund(self, sale_id: str, lines: Sequence[int] | None = None, operator: str | None = None) -> list[Event]:
@@ -105,22 +114,28 @@ class SalesService:
         member_id, sale, refunded = data.sale(conn, sale_id)
         rules = self.docs.current()[0]
         member = data.member_state(conn, member_id, rules, now, self.clock) if member_id else None
-        return refund_drafts(sale_id, sale, member, refunded, lines, rules.coupons, self.clock.local(now).date())
+        record = member_rows.get(conn, member_id) if member_id else None
+        return refund_drafts(sale_id, sale, member, refunded, lines, rules.coupons, self.clock.local(now).date(),
+                             closed=record is not None and record.erased_at is not None)
 
-    def load_rules(self, source: str) -> None:
-        """Validate a rules file and make it the rulebook (a bad file changes nothing)."""
+    def load_rules(self, source: str, operator: str | None = None) -> list[Event]:
+        """Validate a rules file and make it the rulebook (a bad file changes nothing); the ledger records who did."""
         parse_rules(source)
-        replace_table(self.docs_db, data.RULES_TABLE, [{"source": source, "loaded_at": self.clock.now_ms()}])
+        with self.gateway.unit(operator or self._operator()) as unit:
+            events = unit.append([EventDraft.of(RulesLoaded(fingerprint(source)))])
+            replace_table(self.docs_db, data.RULES_TABLE, [{"source": source, "loaded_at": unit.now}])
+        return events
 
     def load_catalog(self, products: dict[str, Product], operator: str | None = None) -> list[Event]:
         """Make `products` the catalog; counted stock is set to the file's levels by ledger adjustments."""
         index(products.values())
+        document = to_document(products)
         with self.gateway.unit(operator or self._operator()) as unit:
             stock = {sku: p.stock - ledger.load_stock(unit.conn, sku) for sku, p in products.items() if p.stock is not None}
             drafts = [EventDraft.of(StockAdjusted("catalog load"), None, {"stock": stock})] if any(
                 stock.values()) else []
-            events = unit.append(drafts)
-            replace_table(self.docs_db, data.CATALOG_TABLE, to_document(products))
+            events = unit.append([*drafts, EventDraft.of(CatalogLoaded(fingerprint(document), len(products)))])
+            replace_table(self.docs_db, data.CATALOG_TABLE, document)
         return events
 
     def catalog(self) -> dict[str, Product]:
@@ -132,3 +147,10 @@ class SalesService:
         """(member, sale data, refunded lines) of a committed sale."""
         with self.db.reading() as conn:
             return data.sale(conn, ledger.resolve_txn(conn, sale_id, self.gateway.who.kiosk_id))
+
+
+def _require_manager(conn: Any, operator: str) -> None:
+    """NotAllowed unless `operator` is an active manager: only a manager may override a member's PIN."""
+    row = staff_rows.get(conn, operator)
+    if row is None or row[2] != "manager":
+        raise NotAllowed(f"only a manager can pay with a member's stored value without their PIN ({operator} cannot)")

@@ -9,7 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from array import array
 from dataclasses import dataclass
-from typing import Any, Mapping
+from pathlib import Path
+from typing import Mapping
+
+from tinydb import TinyDB
 
 import native
 from core.batch import BONUS_DUE, IN_BIRTHDAY, Batch, compile_rules
@@ -17,6 +20,7 @@ from core.catalog import Product
 from core.rules import BIRTHDAY_DAY, Rules
 from kiosk.services import pricing_data as data
 from kiosk.services.history import History, birthdays, load_history
+from kiosk.store.db import Database
 
 
 @dataclass(frozen=True)
@@ -97,10 +101,16 @@ def outcome(h: History, cal: Calendar, rules: Rules, catalog: Mapping[str, Produ
                    sum(1 for s in res.status if s))
 
 
-def simulate(kiosk: Any, candidate: Rules) -> WhatIf:
-    """Price every recorded sale under the loaded rules and under `candidate`, with the same engine and inputs."""
-    rules = data.load_rules(kiosk.docs)
-    h = load_history(kiosk.db, kiosk.data_dir)
-    catalog = data.load_products(kiosk.docs)
-    cal = calendar(h, birthdays(kiosk, h.members))
-    return WhatIf(h.count, outcome(h, cal, rules, catalog), outcome(h, cal, candidate, catalog), native.ENGINE)
+class WhatIfService:
+    """Re-pricing of the recorded sales under a candidate rulebook (`memberkiosk simulate`)."""
+
+    def __init__(self, db: Database, docs: TinyDB, data_dir: Path) -> None:
+        self.db, self.docs, self.data_dir = db, docs, data_dir
+
+    def simulate(self, candidate: Rules) -> WhatIf:
+        """Price every recorded sale under the loaded rules and under `candidate`, with the same engine and inputs."""
+        rules = data.load_rules(self.docs)
+        h = load_history(self.db, self.data_dir)
+        catalog = data.load_products(self.docs)
+        cal = calendar(h, birthdays(self.db, h.members))
+        return WhatIf(h.count, outcome(h, cal, rules, catalog), outcome(h, cal, candidate, catalog), native.ENGINE)

@@ -1,4 +1,9 @@
-"""Staff accounts, logins (staff card or number + PIN) and clock-in/out, which goes into the ledger."""
+"""Staff accounts, logins and clock-in/out, which goes into the ledger.
+
+A card can be cloned and a PIN overlooked, so the manager role at the kiosk needs both: a manager's card asks
+for the PIN, and a manager who picks their name and types the PIN works as a cashier. A locked PIN refuses
+the card too. At the command line, where no card reader is, the staff number and PIN authenticate.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,17 +12,19 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Callable
 
-from core.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from core.errors import Conflict, InvalidInput, KioskError, NotAllowed, NotFound
 from core.events import Event, EventDraft
 from core.members import normalize_uid
-from core.payloads import ClockedIn, ClockedOut
+from core.payloads import ClockedIn, ClockedOut, PinUnlocked
+from core.text import check_name
 from kiosk.clock import Clock
 from kiosk.services import pins
+from kiosk.services.pins import PinGuard
 from kiosk.services.gateway import Gateway
 from kiosk.store import lookups, staff as rows
 from kiosk.store.db import Database
 
-__all__ = ["ClockEntry", "NotAllowed", "ROLES", "Staff", "StaffService"]
+__all__ = ["ClockEntry", "NotAllowed", "PinNeeded", "ROLES", "Staff", "StaffService"]
 
 ROLES = ("cashier", "manager")
 _STAFF_NO = re.compile(r"^[A-Za-z0-9]{2,12}$")
@@ -37,6 +44,14 @@ class Staff:
             raise NotAllowed(f"{self.name} is a {self.role}; a {role} must do this")
 
 
+class PinNeeded(KioskError):
+    """A manager's card was tapped: the manager logs in only with the PIN as well."""
+
+    def __init__(self, staff: Staff) -> None:
+        super().__init__(f"{staff.name} ({staff.staff_no}) is a manager: type your PIN to log in with the card")
+        self.staff = staff
+
+
 @dataclass(frozen=True)
 class ClockEntry:
     """One clock-in or clock-out, as the daily list shows it."""
@@ -49,8 +64,9 @@ class ClockEntry:
 class StaffService:
     """Manage staff, authenticate them, and record attendance."""
 
-    def __init__(self, db: Database, gateway: Gateway, clock: Clock, operator: Callable[[], str]) -> None:
-        self.db, self.gateway, self.clock, self._operator = db, gateway, clock, operator
+    def __init__(self, db: Database, gateway: Gateway, clock: Clock, operator: Callable[[], str],
+                 guard: PinGuard) -> None:
+        self.db, self.gateway, self.clock, self._operator, self.guard = db, gateway, clock, operator, guard
 
     def add(self, staff_no: str, name: str, role: str, pin: str, card: str | None = None,
             operator: str | None = None) -> Staff:
@@ -60,36 +76,61 @@ class StaffService:
         if role not in ROLES:
             raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
         uid = normalize_uid(card) if card else None
+        name = check_name(name, "the staff name")
         with self.gateway.unit(operator or self._operator()) as unit:
             if rows.exists(unit.conn, staff_no):
                 raise Conflict(f"staff number {staff_no} exists already")
             if uid and rows.card_in_use(unit.conn, uid):
                 raise Conflict(f"card {uid} is already in use")
-            rows.insert(unit.conn, staff_no, name.strip(), role, pins.hash_pin(pin), uid, unit.now)
-        return Staff(staff_no, name.strip(), role)
+            rows.insert(unit.conn, staff_no, name, role, pins.hash_pin(pin), uid, unit.now)
+        return Staff(staff_no, name, role)
 
-    def login_pin(self, staff_no: str, pin: str) -> Staff:
-        """Staff number + PIN; wrong PINs count towards a durable lock."""
+    def authenticate(self, staff_no: str, pin: str) -> Staff:
+        """Staff number + PIN with the account's full role (the command line); wrong PINs count towards the lock."""
         with self.db.reading() as conn:
             staff = self._get(conn, staff_no)
-        pins.check(self.gateway, "staff", staff_no, pin, f"staff {staff_no}")
+        self.guard.check("staff", staff_no, pin, f"staff {staff_no}")
         return staff
 
-    def login_card(self, uid: str) -> Staff:
-        """A staff card tapped on the reader; NotFound when the card is not a staff card."""
+    def login_pin(self, staff_no: str, pin: str) -> Staff:
+        """Picked at the kiosk + PIN: a cashier at most, since the manager role needs the card as well."""
+        staff = self.authenticate(staff_no, pin)
+        return Staff(staff.staff_no, staff.name, "cashier")
+
+    def login_card(self, uid: str, pin: str | None = None) -> Staff:
+        """A staff card tapped on the reader: a cashier with the card alone, a manager with the PIN too (PinNeeded
+        asks for it); PinLocked while the PIN is locked; NotFound when the card is not a staff card."""
         with self.db.reading() as conn:
             staff_no = rows.by_card(conn, normalize_uid(uid))
             if staff_no is None:
                 raise NotFound("this is not a staff card")
-            return self._get(conn, staff_no)
+            staff = self._get(conn, staff_no)
+            self.guard.refuse_locked(conn, "staff", staff_no, self.clock.now_ms(), f"staff {staff_no}")
+        if staff.role == "cashier":
+            return staff
+        if pin is None:
+            raise PinNeeded(staff)
+        return self.authenticate(staff_no, pin)
 
     def is_staff_card(self, uid: str) -> bool:
         """Whether a tapped card opens staff mode rather than a member's page."""
-        try:
-            self.login_card(uid)
-        except (NotFound, InvalidInput):
-            return False
-        return True
+        with self.db.reading() as conn:
+            try:
+                return rows.by_card(conn, normalize_uid(uid)) is not None
+            except InvalidInput:
+                return False
+
+    def unlock(self, staff_no: str, manager: Staff) -> Event:
+        """A manager lifts a staff member's PIN lock before it runs out; the ledger records who did."""
+        manager.require("manager")
+        with self.gateway.unit(manager.staff_no) as unit:
+            self._get(unit.conn, staff_no)
+            self.guard.unlock(unit.conn, "staff", staff_no)
+            return unit.append([EventDraft.of(PinUnlocked(staff_no))])[0]
+
+    def has_manager(self) -> bool:
+        """Whether any active manager exists (until then the first accounts are added without one)."""
+        return any(s.role == "manager" for s in self.list())
 
     def punch(self, staff: Staff, clocking_in: bool) -> Event:
         """Clock in or out; clocking in twice in a row is refused so the daily list stays paired."""

@@ -5,6 +5,8 @@ or those after the positions a previous export covered. It is signed with the ki
 first use: the first file from a kiosk id teaches us its key, and a later file from that id signed by another key
 is refused (`sync forget KIOSK` after a kiosk is reinstalled). Files are exchanged between kiosks of one store
 only: a kiosk of another store gets our members' events through the hub, which knows whose events it may have.
+Member changes travel with phone, name and birthday sealed under the chain's pii key (kiosk/store/pii.py): a
+kiosk without that key refuses the file rather than storing what it cannot open.
 """
 from __future__ import annotations
 
@@ -20,14 +22,14 @@ from core.directory import BadChange, Change
 from core.errors import KioskError
 from core.events import Event
 from kiosk.clock import Clock
+from kiosk.services.gateway import Gateway
 from kiosk.services.keys import KioskKey, signed_by
 from kiosk.store.keyring import KeyRing
-from kiosk.store import cursors, directory, ingest as ingest_rows, peers
+from kiosk.store import cursors, directory, ingest as ingest_rows, peers, pii
 from kiosk.store.db import Database
 from kiosk.store.directory import DirectoryReport
 from kiosk.store.documents import atomic_write
 from kiosk.store.ingest import IngestReport
-from kiosk.store.ledger import Identity
 
 FORMAT = "memberkiosk-sync"
 VERSION = 1
@@ -66,15 +68,17 @@ class ExportReport:
 class SyncService:
     """Ingest, and sync by signed file."""
 
-    def __init__(self, db: Database, who: Identity, clock: Clock, keys: KeyRing) -> None:
-        self.db, self.who, self.clock, self.keys = db, who, clock, keys
+    def __init__(self, db: Database, gateway: Gateway, clock: Clock, keys: KeyRing) -> None:
+        self.db, self.gateway, self.who, self.clock, self.keys = db, gateway, gateway.who, clock, keys
 
     def ingest(self, events: Iterable[Event], batch: int = BATCH) -> IngestReport:
         """Take events made elsewhere, `batch` per transaction; duplicates are ignored, overdrafts flagged."""
         report, pending = IngestReport(), list(events)
         for i in range(0, len(pending), batch):
             with self.db.transaction() as conn:
-                report.add(ingest_rows.ingest(conn, self.who, pending[i:i + batch], self.clock.now_ms()))
+                report.add(ingest_rows.ingest(conn, self.who, pending[i:i + batch], self.clock.now_ms(),
+                                              self.gateway.chain))
+            self.gateway.notify()
         return report
 
     def ingest_directory(self, changes: Iterable[Change]) -> DirectoryReport:
@@ -89,7 +93,8 @@ class SyncService:
         with self.db.reading() as conn:
             upto = {"events": cursors.max_pos(conn), "directory": directory.max_pos(conn)}
             events = _events_between(conn, start["events"], upto["events"])
-            changes = [c for _pos, c in directory.changes_after(conn, start["directory"])]
+            sealer = pii.key_of(conn)
+            changes = [sealer.seal_change(c) for _pos, c in directory.changes_after(conn, start["directory"])]
         covers = {name: [start[name], upto[name]] for name in upto}
         body = {"format": FORMAT, "version": VERSION, "kiosk_id": self.who.kiosk_id, "store_id": self.who.store_id,
                 "public_key": key.public, "made_at": self.clock.now_ms(), "covers": covers,
@@ -111,11 +116,17 @@ class SyncService:
             changes = [changes_.from_wire(d) for d in _list(body, "directory")]
         except (BadEvent, BadChange) as exc:
             raise SyncFileRefused(f"{path} was signed by {sender} but holds a malformed record ({exc}); nothing imported") from exc
+        try:
+            changes = [pii.key_of(self.db.conn).open_change(c) for c in changes]
+        except pii.PersonalDataLocked as exc:
+            raise SyncFileRefused(f"{path}: the member records from {sender} cannot be opened ({exc}); kiosks that "
+                                  "exchange files need the chain's pii.key in their key dirs. Nothing imported") from exc
         with self.db.transaction() as conn:
             self._trust(conn, path, sender, body["public_key"])
             now = self.clock.now_ms()
             members = directory.ingest(conn, changes, now)
-            report = ingest_rows.ingest(conn, self.who, events, now)
+            report = ingest_rows.ingest(conn, self.who, events, now, self.gateway.chain)
+        self.gateway.notify()
         return ImportReport(sender, report, members)
 
     def forget(self, kiosk_id: str) -> bool:

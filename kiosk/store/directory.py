@@ -3,7 +3,8 @@
 `members` and `cards` stay what lookups read; after every change of a member they are rewritten from the merge of
 all its changes (core.directory). Two members holding one phone or one card (registered offline at two kiosks)
 cannot both have it in those tables: the member who claimed it first keeps it, and the other is flagged in
-`directory_conflicts` for staff to settle.
+`directory_conflicts` for staff to settle. Phone, name and birthday are sealed in the stored changes
+(kiosk.store.pii), and a flagged phone is kept as its keyed hash, never as the number.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from core.directory import ERASED, Change, Record, first_claim, merge, scrub
 from core.members import Member
 from kiosk.ids import new_event_id
 from kiosk.store import members as rows
+from kiosk.store.pii import SEALED, PersonalDataLocked, is_sealed, is_sealed_store, key_of
 
 _COLUMNS = "id, member_id, kiosk_id, ts, kind, fields"
 _LAST: tuple[int, str, str] = (2**63, "", "")  # a claim without a stamp loses to every stamped one
@@ -58,7 +60,7 @@ def ingest(conn: sqlite3.Connection, changes: Iterable[Change], now_ms: int) -> 
         (ERASED, *touched))} | {c.member_id for c in fresh.values() if c.kind == ERASED}
     conn.executemany(
         f"INSERT INTO directory ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
-        [_row(scrub(c) if c.member_id in erased else c) for c in sorted(fresh.values(), key=lambda c: c.stamp)])
+        [_row(conn, scrub(c) if c.member_id in erased else c) for c in sorted(fresh.values(), key=lambda c: c.stamp)])
     for member_id in sorted(erased & set(touched)):
         _scrub_member(conn, member_id)
     for member_id in touched:
@@ -69,12 +71,13 @@ def ingest(conn: sqlite3.Connection, changes: Iterable[Change], now_ms: int) -> 
 
 def changes_of(conn: sqlite3.Connection, member_id: str) -> list[Change]:
     """Every change of a member in the feed."""
-    return [_change(r) for r in conn.execute(f"SELECT {_COLUMNS} FROM directory WHERE member_id = ?", (member_id,))]
+    return [_change(conn, r) for r in conn.execute(f"SELECT {_COLUMNS} FROM directory WHERE member_id = ?",
+                                                   (member_id,)).fetchall()]
 
 
 def changes_after(conn: sqlite3.Connection, pos: int) -> list[tuple[int, Change]]:
     """(position, change) of the feed after `pos`, in feed order (for sync export)."""
-    return [(r[0], _change(r[1:])) for r in conn.execute(
+    return [(r[0], _change(conn, r[1:])) for r in conn.execute(
         f"SELECT pos, {_COLUMNS} FROM directory WHERE pos > ? ORDER BY pos", (pos,))]
 
 
@@ -105,7 +108,7 @@ def project(conn: sqlite3.Connection, member_id: str, now_ms: int) -> int:
     flagged += _project_cards(conn, rec, now_ms)
     for (waiting,) in conn.execute(  # a phone this member kept and let go: the member flagged on it may take it now
             "SELECT member_id FROM directory_conflicts WHERE field = 'phone' AND kept_by = ? AND value IS NOT ?",
-            (member_id, phone)).fetchall():
+            (member_id, _claim(conn, phone))).fetchall():
         project(conn, waiting, now_ms)
     return flagged
 
@@ -120,13 +123,20 @@ def mismatches(conn: sqlite3.Connection) -> list[tuple[str, str]]:
     """(member, what) where `members` or `cards` differ from the merge of the feed (for verify)."""
     found = []
     flagged = {(m, f, v) for m, f, v, _k, _t in conflicts(conn)}
+    sealed = is_sealed_store(conn)  # before the step at open has sealed an old ledger: plaintext, no index yet
     for (member_id,) in conn.execute("SELECT DISTINCT member_id FROM directory ORDER BY member_id").fetchall():
-        rec, have = merge(member_id, changes_of(conn, member_id)), rows.get(conn, member_id)
+        try:
+            rec, have = merge(member_id, changes_of(conn, member_id)), rows.get(conn, member_id)
+        except PersonalDataLocked as exc:
+            found.append((member_id, str(exc)))
+            continue
         phone = rec.get("phone")
-        if phone and (member_id, "phone", phone) in flagged:
+        if phone and (member_id, "phone", _claim(conn, phone) if sealed else phone) in flagged:
             phone = None
         if have != _member(rec, phone):
             found.append((member_id, f"member record {have} but the directory merges to {_member(rec, phone)}"))
+        elif sealed and not rows.index_matches(conn, member_id):
+            found.append((member_id, "the phone index does not match the phone: lookups by phone would miss"))
         cards = {uid: status for uid, status in rows.cards_of(conn, member_id)}
         want = {uid: c.status for uid, c in rec.cards.items() if (member_id, "card", uid) not in flagged}
         if cards != want:
@@ -161,6 +171,7 @@ def _member(rec: Record, phone: str | None) -> Member:
 
 
 def _flag(conn: sqlite3.Connection, member_id: str, field: str, value: str, kept_by: str, now_ms: int) -> None:
+    value = _claim(conn, value) if field == "phone" else value
     conn.execute("INSERT OR REPLACE INTO directory_conflicts (member_id, field, value, kept_by, flagged_at)"
                  " VALUES (?, ?, ?, ?, ?)", (member_id, field, value, kept_by, now_ms))
 
@@ -176,9 +187,26 @@ def _scrub_member(conn: sqlite3.Connection, member_id: str) -> None:
                      [(dumps(dict(scrub(c).fields)), c.id) for c in changes_of(conn, member_id)])
 
 
-def _row(c: Change) -> tuple:
-    return (c.id, c.member_id, c.kiosk_id, c.ts, c.kind, dumps(dict(c.fields)))
+def _claim(conn: sqlite3.Connection, phone: str | None) -> str | None:
+    """A phone as directory_conflicts keeps it: its keyed hash."""
+    return key_of(conn).phone_index(phone).hex() if phone else None
 
 
-def _change(r: Sequence) -> Change:
-    return Change(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]))
+def _row(conn: sqlite3.Connection, c: Change) -> tuple:
+    return (c.id, c.member_id, c.kiosk_id, c.ts, c.kind, dumps(key_of(conn).seal_fields(c.member_id, c.fields)))
+
+
+def _change(conn: sqlite3.Connection, r: Sequence) -> Change:
+    return Change(r[0], r[1], r[2], r[3], r[4], key_of(conn).open_fields(r[1], json.loads(r[5])))
+
+
+def seal_plaintext(conn: sqlite3.Connection) -> int:
+    """Seal the personal fields of changes (and the flagged phones) stored before encryption at rest."""
+    plain = [r for r in conn.execute(f"SELECT {_COLUMNS} FROM directory").fetchall()
+             if any(isinstance(v, str) and not is_sealed(v) for k, v in json.loads(r[5]).items() if k in SEALED)]
+    conn.executemany("UPDATE directory SET fields = ? WHERE id = ?", [(_row(conn, _change(conn, r))[5], r[0]) for r in plain])
+    for member_id, phone in conn.execute("SELECT member_id, value FROM directory_conflicts WHERE field = 'phone'"
+                                         " AND length(value) != 64").fetchall():
+        conn.execute("UPDATE directory_conflicts SET value = ? WHERE member_id = ? AND field = 'phone' AND value = ?",
+                     (_claim(conn, phone), member_id, phone))
+    return len(plain)

@@ -1,4 +1,4 @@
-"""Store failures, each telling the operator what to do next."""
+"""Store failures, each telling the operator what to do next; only StoreDamaged ever advises a restore."""
 from core.errors import KioskError
 
 
@@ -7,8 +7,12 @@ class StoreDamaged(KioskError):
 
 
 class StoreBusy(KioskError):
-    """Another process holds the data directory exclusively (a restore, or a running kiosk during restore)."""
+    """Another process holds the ledger's write lock or the data directory: wait and retry; nothing is damaged."""
 
 
 class StoreFull(KioskError):
     """The disk is full: nothing was written, the last commit stands."""
+
+
+class StorePermission(KioskError):
+    """The files exist but this user may not open them (a command run as root, or as the wrong user)."""

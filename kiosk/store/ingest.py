@@ -17,6 +17,7 @@ from core.codec import BadEvent
 from core.events import Event
 from core.ledger import Balances, move, move_stock, shortfalls, stamp_of
 from kiosk.store import ledger
+from kiosk.store.audit import Chain
 from kiosk.store.ledger import Identity
 
 _CHUNK = 500  # ids per IN (...) query
@@ -40,8 +41,9 @@ class IngestReport:
         self.new, self.duplicate, self.flagged = self.new + other.new, self.duplicate + other.duplicate, self.flagged + other.flagged
 
 
-def ingest(conn: sqlite3.Connection, who: Identity, events: Iterable[Event], now_ms: int) -> IngestReport:
-    """Write the events this ledger lacks and fold them into the projections; call inside a transaction."""
+def ingest(conn: sqlite3.Connection, who: Identity, events: Iterable[Event], now_ms: int, chain: Chain) -> IngestReport:
+    """Write the events this ledger lacks, linked into its audit chain, and fold them into the projections; call
+    inside a transaction."""
     given = list(events)
     unique = {e.id: e for e in given}
     known = _known_ids(conn, list(unique))
@@ -68,12 +70,12 @@ def ingest(conn: sqlite3.Connection, who: Identity, events: Iterable[Event], now
             short += move_stock(stock, e)
         overdrafts += [(e.id, s.what, e.member_id, s.amount, now_ms) for s in short]
     try:
-        conn.executemany(ledger.INSERT_EVENT, [ledger.event_row(e) for e in fresh])
+        ledger.insert(conn, fresh, chain)
     except sqlite3.IntegrityError:
         raise _clash(conn, fresh) from None
     conn.executemany("INSERT INTO overdrafts (event_id, what, member_id, amount, flagged_at) VALUES (?, ?, ?, ?, ?)",
                      overdrafts)
-    ledger._save_projections(conn, balances, stock)
+    ledger.save_projections(conn, balances, stock)
     report.flagged = len(overdrafts)
     return report
 

@@ -5,14 +5,17 @@ import json
 import re
 import sqlite3
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from core.codec import dumps
 from core.errors import NotFound
 from core.events import Event, EventDraft
-from core.ledger import Balances, apply, apply_stock, check_deltas
+from core.ledger import NO_STAMP, Balances, apply, apply_stock, check_deltas
 from kiosk.ids import new_event_id
 from kiosk.store.checksum import row_crc
+
+if TYPE_CHECKING:
+    from kiosk.store.audit import Chain
 
 
 @dataclass(frozen=True)
@@ -23,8 +26,10 @@ class Identity:
     store_id: str
 
 
-def append(conn: sqlite3.Connection, who: Identity, drafts: Sequence[EventDraft], now_ms: int, operator: str) -> list[Event]:
-    """Stamp drafts as one batch by `operator` and move the projections; only the commit gateway calls this."""
+def append(conn: sqlite3.Connection, who: Identity, drafts: Sequence[EventDraft], now_ms: int, operator: str,
+           chain: Chain) -> list[Event]:
+    """Stamp drafts as one batch by `operator`, link them into the audit chain and move the projections; only the
+    commit gateway calls this."""
     if not drafts:
         return []
     seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events WHERE kiosk_id = ?", (who.kiosk_id,)).fetchone()[0]
@@ -56,9 +61,9 @@ def append(conn: sqlite3.Connection, who: Identity, drafts: Sequence[EventDraft]
             operator=operator,
             v=draft.v,
         )
-        _insert(conn, event)
         events.append(event)
-    _save_projections(conn, balances, stock)
+    insert(conn, events, chain)
+    save_projections(conn, balances, stock)
     return events
 
 
@@ -73,18 +78,21 @@ def event_crc(row: Sequence, operator: str | None, v: int) -> int:
     return row_crc(row) if operator is None and v == 1 else row_crc((*row, operator, v))
 
 
-INSERT_EVENT = ("INSERT INTO events (id, kiosk_id, store_id, seq, ts, txn, type, member_id, data, deltas, operator, v, crc)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+INSERT_EVENT = ("INSERT INTO events (id, kiosk_id, store_id, seq, ts, txn, type, member_id, data, deltas, operator, v, crc,"
+                " link) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
-def _insert(conn: sqlite3.Connection, e: Event) -> None:
-    conn.execute(INSERT_EVENT, event_row(e))
+def insert(conn: sqlite3.Connection, events: Sequence[Event], chain: Chain) -> None:
+    """Write events at the ledger's end, each linked to the one before it (own and ingested events alike)."""
+    conn.executemany(INSERT_EVENT, chain.linked(conn, [event_row(e) for e in events]))
 
 
-def _save_projections(conn: sqlite3.Connection, balances: dict[str, Balances], stock: dict[str, int]) -> None:
+def save_projections(conn: sqlite3.Connection, balances: dict[str, Balances], stock: dict[str, int]) -> None:
+    """Write folded balances and stock levels, in the transaction that appended or ingested their events."""
     conn.executemany(
         f"INSERT OR REPLACE INTO balances (member_id, {BALANCE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(m, b.points, b.stored_value, b.lifetime_spend, b.tier, dumps(b.visits), dumps(b.tier_at))
+        [(m, b.points, b.stored_value, b.lifetime_spend, b.tier, dumps(b.visits) if b.visits else _NO_VISITS,
+          _NEVER_CHANGED if b.tier_at == NO_STAMP else dumps(b.tier_at))
          for m, b in balances.items()],
     )
     conn.executemany("INSERT OR REPLACE INTO stock (sku, qty) VALUES (?, ?)", list(stock.items()))
@@ -93,10 +101,14 @@ def _save_projections(conn: sqlite3.Connection, balances: dict[str, Balances], s
 BALANCE_COLUMNS = "points, stored_value, lifetime_spend, tier, visits, tier_at"
 
 
+_NO_VISITS, _NEVER_CHANGED = "{}", '[0,"",0]'  # what most members' rows hold: no JSON either way
+
+
 def balances_from_row(row: Sequence) -> Balances:
     """Balances from the BALANCE_COLUMNS of a row."""
-    return Balances(points=row[0], stored_value=row[1], lifetime_spend=row[2], tier=row[3], visits=json.loads(row[4]),
-                    tier_at=tuple(json.loads(row[5])))
+    return Balances(points=row[0], stored_value=row[1], lifetime_spend=row[2], tier=row[3],
+                    visits={} if row[4] == _NO_VISITS else json.loads(row[4]),
+                    tier_at=NO_STAMP if row[5] == _NEVER_CHANGED else tuple(json.loads(row[5])))
 
 
 def load_balances(conn: sqlite3.Connection, member_id: str) -> Balances:

@@ -12,7 +12,7 @@ LOCK_FILE = ".lock"
 
 def lock_data_dir(data_dir: Path, exclusive: bool) -> int:
     """Take the lock without waiting and return its descriptor (close it to release); StoreBusy if held."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
     fd = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o640)
     try:
         fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)

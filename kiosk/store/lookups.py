@@ -22,8 +22,9 @@ def spend_since(conn: sqlite3.Connection, member_id: str, since_ms: int) -> int:
 
 
 def last_of_type(conn: sqlite3.Connection, member_id: str, event_type: str) -> int | None:
-    """When a member last had an event of a type (e.g. this year's birthday bonus). Index: events_member."""
-    return conn.execute("SELECT MAX(ts) FROM events WHERE member_id = ? AND type = ?", (member_id, event_type)).fetchone()[0]
+    """When a member last had an event of a type (e.g. this year's birthday bonus). Index: events_member (`+type`
+    keeps the planner off events_type_ts, which would walk every member's events of that type)."""
+    return conn.execute("SELECT MAX(ts) FROM events WHERE member_id = ? AND +type = ?", (member_id, event_type)).fetchone()[0]
 
 
 def last_birthday_bonus(conn: sqlite3.Connection, member_id: str) -> int | None:
@@ -42,10 +43,12 @@ def pack_expiry(conn: sqlite3.Connection, member_id: str, pack: str) -> str | No
 
 
 def coupon_used(conn: sqlite3.Connection, code: str) -> bool:
-    """Whether a coupon's last ledger event is a use (a refund may reinstate it). Index: events_coupon_code."""
+    """Whether a coupon's last ledger event is a use (a refund may reinstate it). Index: events_coupon_code, partial
+    on the two coupon types, which the query names as literals so the planner can use it."""
     row = conn.execute(
-        "SELECT type FROM events WHERE json_extract(data, '$.code') = ? AND type IN (?, ?) ORDER BY pos DESC LIMIT 1",
-        (code, COUPON_REDEEMED, COUPON_REINSTATED),
+        f"SELECT type FROM events WHERE json_extract(data, '$.code') = ? AND type IN ('{COUPON_REDEEMED}', "
+        f"'{COUPON_REINSTATED}') ORDER BY pos DESC LIMIT 1",
+        (code,),
     ).fetchone()
     return row is not None and row[0] == COUPON_REDEEMED
 
@@ -56,11 +59,20 @@ def sale(conn: sqlite3.Connection, sale_id: str) -> tuple[str | None, dict[str, 
     return (row[0], json.loads(row[1])) if row else None
 
 
+def moved_after(conn: sqlite3.Connection, member_id: str, txn: str) -> tuple[int, int]:
+    """(points, stored value) the member's events after transaction `txn` moved. Index: events_member."""
+    return conn.execute(
+        "SELECT COALESCE(SUM(json_extract(deltas, '$.points')), 0), COALESCE(SUM(json_extract(deltas, '$.stored_value')), 0)"
+        " FROM events WHERE member_id = ? AND pos > (SELECT MAX(pos) FROM events WHERE txn = ?)",
+        (member_id, txn),
+    ).fetchone()
+
+
 def refunded_lines(conn: sqlite3.Connection, sale_id: str) -> set[int]:
-    """Line numbers of a sale refunded so far. Index: events_refunded_sale."""
+    """Line numbers of a sale refunded so far. Index: events_refunded_sale (partial: the type is a literal)."""
     refunded: set[int] = set()
-    for (data,) in conn.execute("SELECT data FROM events WHERE json_extract(data, '$.sale') = ? AND type = ?",
-                                (sale_id, SALE_REFUNDED)):
+    for (data,) in conn.execute(f"SELECT data FROM events WHERE json_extract(data, '$.sale') = ? AND type = '{SALE_REFUNDED}'",
+                                (sale_id,)):
         refunded.update(json.loads(data)["lines"])
     return refunded
 

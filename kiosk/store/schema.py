@@ -177,4 +177,37 @@ MIGRATIONS: list[str] = [
                'erased', '{}'
         FROM members WHERE erased_at IS NOT NULL ORDER BY erased_at, member_id;
     """,
+    # 8: the JSON look-ups index only the events they are about, so appending a sale or ingesting a batch does
+    # not parse every event's data twice (kiosk/store/lookups.py names the same types, as literals, to use them).
+    """
+    DROP INDEX events_coupon_code;
+    DROP INDEX events_refunded_sale;
+    CREATE INDEX events_coupon_code ON events (json_extract(data, '$.code'))
+        WHERE type IN ('coupon.redeemed', 'coupon.reinstated');
+    CREATE INDEX events_refunded_sale ON events (json_extract(data, '$.sale')) WHERE type = 'sale.refunded';
+    """,
+    # PIN locks expire: the time of the last wrong PIN, so a lock lifts pins.lock_seconds after it.
+    """
+    ALTER TABLE members ADD COLUMN pin_failed_at INTEGER;
+    ALTER TABLE staff ADD COLUMN pin_failed_at INTEGER;
+    """,
+    # meta rows carry a checksum like events and members (kiosk/store/meta.py), so a flipped member counter is
+    # caught before it hands out a number in use. row_crc() is kiosk.store.checksum.row_crc, registered by Database.
+    """
+    ALTER TABLE meta ADD COLUMN crc INTEGER;
+    UPDATE meta SET crc = row_crc(key, value);
+    """,
+    # personal data at rest (kiosk/store/pii.py): phone, name and birthday are stored sealed and a phone is found by
+    # its keyed hash. Rows written before are sealed by a step at open, since it needs the key that SQL never sees;
+    # `pii_unsealed` exists until that step has sealed them and rewritten the file without their plaintext.
+    """
+    ALTER TABLE members ADD COLUMN phone_index BLOB;
+    CREATE UNIQUE INDEX members_phone_index ON members (phone_index);
+    CREATE TABLE pii_unsealed (since INTEGER);
+    """,
+    # the audit chain (kiosk/store/audit.py): each event's HMAC under the kiosk's audit key over the link before it
+    # and its own row. The key is not SQL's to see, so the events of an older ledger are linked by a step at open.
+    """
+    ALTER TABLE events ADD COLUMN link BLOB;
+    """,
 ]

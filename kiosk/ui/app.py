@@ -16,7 +16,6 @@ from kivy.factory import Factory
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 
-from core.barcodes import classify
 from drivers.events import CardTapped, DeviceHealth, Scanned, ScanRejected, UnknownCard
 from core.events import CUSTOMER
 from kiosk.ui import i18n, theme
@@ -254,9 +253,8 @@ class KioskApp(App):
                     lambda error: self.go("member", error=error),
                 )
             case Scanned(kind="member", code=code):
-                member_id = classify(code).payload_id
                 self.tasks.run(
-                    lambda: self.kiosk.summaries.by_number(member_id),
+                    lambda: self.kiosk.summaries.by_number(self.kiosk.member_codes.member_of(code)),
                     lambda found: self.go("member", loaded=found, arrived=arrived),
                     lambda error: self.go("member", error=error),
                 )

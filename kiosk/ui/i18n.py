@@ -16,6 +16,7 @@ _ERROR_KEYS: list[tuple[str, str]] = [
     ("PinLocked", "error.pin_locked"),
     ("WrongPin", "error.wrong_pin"),
     ("CardBlocked", "error.card_blocked"),
+    ("ExpiredMemberCode", "error.member_code_expired"),
     ("InvalidPhone", "error.bad_phone"),
     ("InvalidCardUid", "error.bad_card"),
     ("UnknownProduct", "error.unknown_product"),

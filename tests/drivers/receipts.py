@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from core.barcodes import member_payload
+from core.barcodes import coupon_payload
 from core.receipt import Receipt, ReceiptLine, Tender
 
 
@@ -31,6 +31,6 @@ def sample_receipt(sale_no: str = "S20261123-0042") -> Receipt:
         points_earned=47,
         points_balance=1247,
         stored_value_balance=6000,
-        qr_payload=member_payload("M000123"),
+        qr_payload=coupon_payload("C2026-88"),
         footer=("谢谢惠顾 欢迎再次光临",),
     )

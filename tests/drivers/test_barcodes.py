@@ -7,7 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.barcodes import Barcode, InvalidBarcode, classify, coupon_payload, ean_check_digit, member_payload
+from core.barcodes import Barcode, InvalidBarcode, classify, coupon_payload, ean_check_digit, member_code, member_of_code
+
+KEY, NOW = b"k" * 32, 1_795_000_000_000
 
 
 @pytest.mark.parametrize("code, symbology", [
@@ -29,18 +31,21 @@ def test_every_single_digit_error_is_caught(body, data):
 
 
 def test_member_and_coupon_payloads_round_trip():
-    member = classify(member_payload("M000123"))
-    assert (member.kind, member.symbology, member.payload_id) == ("member", "member_qr", "M000123")
-    kiosk_member = classify(member_payload("kiosk-03.store_7-000042"))
-    assert kiosk_member.payload_id == "kiosk-03.store_7-000042"
+    member = classify(member_code("M000123", KEY, NOW))
+    assert (member.kind, member.symbology) == ("member", "member_qr")
+    assert member_of_code(member.code, KEY, NOW) == "M000123"
+    kiosk_member = member_code("kiosk-03.store_7-000042", KEY, NOW)
+    assert len(kiosk_member) <= 48 and member_of_code(kiosk_member, KEY, NOW) == "kiosk-03.store_7-000042"
     coupon = classify(coupon_payload("C2026-88"))
     assert (coupon.kind, coupon.payload_id) == ("coupon", "C2026-88")
 
 
 @pytest.mark.parametrize("code, words", [
-    ("MK1:M000124:" + member_payload("M000123")[-4:], "failed its check"),
-    ("MK1:M 01:0000", "malformed"),
-    ("MK1:M000123:abcd", "malformed"),
+    ("MKC1:C2026-89:" + coupon_payload("C2026-88")[-4:], "failed its check"),
+    ("MKC1:C 01:0000", "malformed"),
+    ("MK2:M 01:00:AAAAAAAAAAAAA", "malformed"),
+    ("MK2:M000123:0G:AAAAAAAAAAAAA", "malformed"),
+    ("MK1:M000123:4F2A", "old member code"),
     ("", "empty"),
     ("ABC\x1b[2J", "control characters (0x1B)"),
     ("12\x00", "control characters (0x00)"),

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from core.barcodes import member_payload
+from core.barcodes import member_code
 from drivers.base import DeviceConfigError
 from drivers.card.pcsc import PcscCardReader
 from drivers.events import CardRemoved, CardTapped, DeviceHealth, Scanned, ScanRejected
@@ -45,7 +45,7 @@ def test_demo_devices_are_simulators_that_speak_the_same_events(sink):
         device.start()
     devices["card"].tap("04A1B2C3", "M000123")
     devices["card"].tap("04A1B2C4")
-    devices["scanner"].scan(member_payload("M000123"))
+    devices["scanner"].scan(member_code("M000123", b"k" * 32, 1_795_000_000_000))
     devices["scanner"].scan("123\x00")
     assert sink.of(CardTapped) == [CardTapped("04A1B2C3", "M000123", "Simulated reader"),
                                    CardTapped("04A1B2C4", None, "Simulated reader")]

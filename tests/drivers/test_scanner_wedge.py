@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from evdev import ecodes as e
 
-from core.barcodes import member_payload
+from core.barcodes import member_code
 from drivers.events import DeviceHealth, Scanned, ScanRejected
 from drivers.scanner.keymap import KEYMAP
 from drivers.scanner.wedge import CRAFTED, INCOMPLETE, Broken, Line, WedgeDecoder, WedgeScanner
@@ -166,9 +166,10 @@ def test_scanner_opens_grabs_emits_and_reopens_after_unplug(sink):
         wait_until(lambda: scanner.health().state == "ok", 5, "scanner health ok")
         assert devices[0].grabbed
         now = time.time()
-        devices[0].push(typed(member_payload("M000123"), t0=now))
+        ecard = member_code("M000123", b"k" * 32, 1_795_000_000_000)
+        devices[0].push(typed(ecard, t0=now))
         devices[0].push(typed("4006381333930", t0=now + 0.2))  # wrong check digit
-        assert sink.wait(Scanned)[0] == Scanned(member_payload("M000123"), "member_qr", "member", "scanner")
+        assert sink.wait(Scanned)[0] == Scanned(ecard, "member_qr", "member", "scanner")
         assert "check digit" in sink.wait(ScanRejected)[0].reason and beeps == [1]
         devices[0].unplug()
         sink.wait(DeviceHealth, where=lambda h: h.state == "gone" and "unplugged" in h.reason)

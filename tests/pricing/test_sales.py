@@ -17,9 +17,11 @@ from kiosk.services.history import CACHE_FILE
 from kiosk.services.members import Registration
 from kiosk.services.receipts import Receipts
 from kiosk.services.sales import SalesService
-from kiosk.services.simulate import simulate
 from kiosk.store.verify import verify_ledger
 from tests.pricing.conftest import CATALOG, DEMO, RULES
+
+
+PIN = "123456"  # the member's: stored value is spent only with it
 
 
 @pytest.fixture
@@ -27,7 +29,8 @@ def shop(kiosk):
     sales = kiosk.sales
     sales.load_rules((DEMO / "rules.toml").read_text(encoding="utf-8"))
     sales.load_catalog(CATALOG)
-    view = kiosk.members.register(Registration(phone="13800138000", consent=True, birthday=dt.date(1990, 5, 17)))
+    view = kiosk.members.register(Registration(phone="13800138000", consent=True, birthday=dt.date(1990, 5, 17),
+                                                  pin=PIN))
     return sales, view.member.member_id
 
 
@@ -90,7 +93,7 @@ def test_refund_by_line_then_the_rest_restores_everything_and_reinstates_the_cou
 def test_stored_value_points_and_upgrade(kiosk, shop, clock):
     sales, member = shop
     kiosk.members.commit(topup_drafts(member, 100_000, RULES))
-    sale = sales.checkout(member, [L("NUTS", 13)], [], TenderRequest(stored_value=True))  # 1299.87 - 每满200减30 x6
+    sale = sales.checkout(member, [L("NUTS", 13)], [], TenderRequest(stored_value=True), pin=PIN)  # 1299.87 - 每满200减30 x6
     assert sale.quote.total("stored_value") == 120_000 - kiosk.members.get(member).balances.stored_value
     assert sale.events[-1].type == TIER_CHANGED and kiosk.members.get(member).balances.tier == "银卡"
     _clean(kiosk)
@@ -108,7 +111,7 @@ def test_simulate_reports_the_cost_of_a_candidate_rulebook(kiosk, shop):
     sales.checkout(member, [L("TEA-500", 20)], [])
     sales.checkout(None, [L("NUTS")], [])
     richer = replace(RULES, earning=replace(RULES.earning, centi_per_yuan=300))
-    w = simulate(kiosk, richer)
+    w = kiosk.whatif.simulate(richer)
     assert w.sales == 2 and w.current.discount == w.candidate.discount
     assert w.candidate.points == 3 * w.current.points == 3 * 140  # 70 yuan x member day x2; the guest earns none
 
@@ -116,7 +119,7 @@ def test_simulate_reports_the_cost_of_a_candidate_rulebook(kiosk, shop):
 def test_receipt_is_built_from_the_committed_sale(kiosk, shop):
     sales, member = shop
     kiosk.members.commit(topup_drafts(member, 5_000, RULES))
-    sale = sales.checkout(member, [L("NUTS"), L("TEA-500", 2)], ["WELCOME10"], TenderRequest(stored_value=True, cash=10_000))
+    sale = sales.checkout(member, [L("NUTS"), L("TEA-500", 2)], ["WELCOME10"], TenderRequest(stored_value=True, cash=10_000), pin=PIN)
     receipts = Receipts(kiosk.db, kiosk.who, kiosk.docs, kiosk.clock)
     r = receipts.for_sale(sale.sale_id)
     assert r.total == sale.quote.total("net") == r.subtotal - r.discount_total
@@ -126,6 +129,11 @@ def test_receipt_is_built_from_the_committed_sale(kiosk, shop):
     assert any("每日坚果" in row for row in layout(r))
     with pytest.raises(NotFound):
         receipts.for_sale("nope")
+    # printed late (the printer was out of paper) or reprinted: still the balances right after this sale
+    kiosk.members.commit(topup_drafts(member, 20_000, RULES))
+    sales.checkout(member, [L("NUTS")], tender=TenderRequest(stored_value=True), pin=PIN)
+    assert (receipts.for_sale(sale.sale_id).points_balance, receipts.for_sale(sale.sale_id).stored_value_balance) == (
+        r.points_balance, 0)
 
 
 def test_preview_by_barcode_and_cached_rules_follow_a_reload(kiosk, shop):
@@ -134,25 +142,27 @@ def test_preview_by_barcode_and_cached_rules_follow_a_reload(kiosk, shop):
     assert first.due == 9999 and first.products[0].sku == "NUTS"
     assert sales.price(member, [L("NUTS")]).drafts  # a full quote, nothing committed
     # e.g. the CLI in another process loading new rules
-    other = SalesService(kiosk.db, kiosk.gateway, kiosk.docs, kiosk.data_dir / "documents.json", kiosk.clock, kiosk.acting)
+    other = SalesService(kiosk.db, kiosk.gateway, kiosk.docs, kiosk.data_dir / "documents.json", kiosk.clock, kiosk.acting,
+                         kiosk.pins)
     other.load_rules((DEMO / "rules.toml").read_text(encoding="utf-8").replace("points_per_yuan = 1", "points_per_yuan = 3"))
     assert (first.earned, sales.preview(member, [L("NUTS")]).earned) == (199, 599)  # 99.99 x 2 (member day), x 3 x 2
-    assert _event_count(kiosk) == 2  # the catalog stock and the registration: previews write nothing
+    # the registration, the catalog stock, and the loads of rules, catalog and rules again: previews write nothing
+    assert _event_count(kiosk) == 5
 
 
 def test_simulation_cache_follows_new_sales_and_survives_damage(kiosk, shop):
     sales, member = shop
     sales.checkout(member, [L("TEA-500", 20)], [])
-    assert simulate(kiosk, RULES).sales == 1
+    assert kiosk.whatif.simulate(RULES).sales == 1
     cache = kiosk.data_dir / CACHE_FILE
     first = cache.read_bytes()
     sales.checkout(None, [L("NUTS"), L("CHIPS", 2)], [])
-    again = simulate(kiosk, RULES)
+    again = kiosk.whatif.simulate(RULES)
     assert again.sales == 2 and len(cache.read_bytes()) > len(first)
     cache.write_bytes(cache.read_bytes()[:-5])  # torn or damaged: rebuilt from the ledger, which is the truth
-    assert simulate(kiosk, RULES) == again
+    assert kiosk.whatif.simulate(RULES) == again
     cache.write_bytes(b"garbage")
-    assert simulate(kiosk, RULES) == again
+    assert kiosk.whatif.simulate(RULES) == again
 
 
 def test_birthday_bonus_once_a_year_and_visit_packs_expire(kiosk, clock):

@@ -30,6 +30,7 @@ def foreign_sale(kiosk: Kiosk, kiosk_id: str) -> str:
     """A sale made on another kiosk of the store, as ingest puts it in this ledger; returns its id."""
     quote = kiosk.sales.price(None, [BasketLine("TEA-500", 1)], tender=TenderRequest(cash=100_000))
     with kiosk.db.transaction() as conn:
-        events = ledger.append(conn, Identity(kiosk_id, kiosk.who.store_id), quote.drafts, kiosk.clock.now_ms(), "C01")
+        events = ledger.append(conn, Identity(kiosk_id, kiosk.who.store_id), quote.drafts, kiosk.clock.now_ms(), "C01",
+                               kiosk.gateway.chain)
     assert events[0].type == SALE_COMPLETED
     return events[0].id

@@ -8,6 +8,14 @@ import pytest
 
 from kiosk.cli import build_parser, main
 
+MANAGER = ("--staff", "M01")  # money-moving commands name who acts; the PIN comes on stdin
+PIN = "888888\n"
+
+
+def _manager(cli) -> None:
+    """The kiosk's first manager: added with no one to vouch for them (its PIN is stdin's line)."""
+    cli("staff", "add", "M01", "店长 陈", "--role", "manager", input=PIN)
+
 
 def _command_paths(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     found = [prefix]
@@ -36,10 +44,12 @@ def test_register_find_topup_history(cli) -> None:
     assert member_id == "k9-000001" and added["cards"] == [{"uid": "04A1B2C3", "status": "active"}]
     text = cli("members", "find", "--card", "04A1B2C3").stdout
     assert "138****8000" in text and "13800138000" not in text and "¥0.00" in text
-    assert cli("topup", member_id, "99.9", "--json").json()["credited_fen"] == 9990
+    _manager(cli)
+    assert cli("topup", member_id, "99.9", "--json", *MANAGER, input=PIN).json()["credited_fen"] == 9990
     assert cli("--json", "members", "find", "--phone", "13800138000").json()["stored_value_fen"] == 9990
     history = cli("members", "history", member_id, "--json").json()
     assert [e["type"] for e in history] == ["stored_value.topped_up", "card.linked", "member.registered"]
+    assert history[0]["operator"] == "M01"
     assert "stored_value ¥99.90" in cli("members", "history", member_id).stdout
 
 
@@ -49,7 +59,7 @@ def test_errors_are_clear_and_write_nothing(cli) -> None:
     assert "already registered" in dup.stderr
     assert "not a mainland China mobile" in cli("members", "add", "--phone", "123", "--consent", check_rc=2).stderr
     assert "privacy notice" in cli("members", "add", "--phone", "13800138001", check_rc=2).stderr
-    assert "not an amount" in cli("topup", "k9-000001", "12.345", check_rc=2).stderr
+    assert "not an amount" in cli("topup", "k9-000001", "12.345", *MANAGER, input=PIN, check_rc=2).stderr
     assert "no member" in cli("members", "find", "--id", "k9-000404", check_rc=2).stderr
     assert len(cli("export", "--json").json()) == 1
 
@@ -80,12 +90,13 @@ def test_import_reports_bad_lines_and_imports_the_rest_atomically(cli, tmp_path:
 
 def test_verify_backup_restore(cli, tmp_path: Path) -> None:
     cli("members", "add", "--phone", "13800138000", "--consent")
-    cli("topup", "k9-000001", "10")
+    _manager(cli)
+    cli("topup", "k9-000001", "10", *MANAGER, input=PIN)
     assert cli("verify").stdout.startswith("store intact")
     archive = tmp_path / "b.tar.gz"
     cli("backup", str(archive))
-    cli("topup", "k9-000001", "5")
-    assert "restored" in cli("restore", str(archive)).stdout
+    cli("topup", "k9-000001", "5", *MANAGER, input=PIN)
+    assert "restored" in cli("restore", str(archive), *MANAGER, input=PIN).stdout
     assert cli("members", "find", "--id", "k9-000001", "--json").json()["stored_value_fen"] == 1000
     ledger = cli.data_dir / "ledger.sqlite"
     ledger.write_bytes(ledger.read_bytes().replace(b'{"stored_value":1000}', b'{"stored_value":9000}'))
@@ -99,20 +110,23 @@ def test_demo_walks_through_seeded_data(cli, tmp_path: Path) -> None:
 
 
 def test_staff_accounts_and_clock_list(cli) -> None:
-    cli("staff", "add", "C01", "收银 李", "--pin", "000000")
-    assert "already" in cli("staff", "add", "C01", "x", "--pin", "000000", check_rc=2).stderr
-    assert cli("staff", "list", "--json").json() == [{"staff_no": "C01", "name": "收银 李", "role": "cashier"}]
-    cli("staff", "clock", "in", "C01", "--pin", "000000")
-    assert "wrong PIN" in cli("staff", "clock", "out", "C01", "--pin", "999999", check_rc=2).stderr
-    cli("staff", "clock", "out", "C01", "--pin", "000000")
+    _manager(cli)
+    cli("staff", "add", "C01", "收银 李", *MANAGER, input=PIN + "000000\n")
+    assert "already" in cli("staff", "add", "C01", "x", *MANAGER, input=PIN + "000000\n", check_rc=2).stderr
+    assert cli("staff", "list", "--json").json()[0] == {"staff_no": "C01", "name": "收银 李", "role": "cashier"}
+    cli("staff", "clock", "in", "C01", input="000000\n")
+    assert "wrong PIN" in cli("staff", "clock", "out", "C01", input="999999\n", check_rc=2).stderr
+    cli("staff", "clock", "out", "C01", input="000000\n")
     assert [e["in"] for e in cli("staff", "clock-list", "--json").json()] == [True, False]
 
 
 def test_topup_applies_the_shops_bracket_once_rules_are_loaded(cli) -> None:
     cli("members", "add", "--phone", "13800138000", "--consent")
-    assert cli("topup", "k9-000001", "1000", "--json").json()["credited_fen"] == 100_000  # no rules: no bonus
+    _manager(cli)
+    before_rules = cli("topup", "k9-000001", "1000", "--json", *MANAGER, input=PIN).json()
+    assert before_rules["credited_fen"] == 100_000  # no rules: no bonus
     rules = Path(__file__).resolve().parents[2] / "kiosk" / "demo" / "rules.toml"
     cli("rules", "load", str(rules))
-    after = cli("topup", "k9-000001", "1000", "--json").json()
+    after = cli("topup", "k9-000001", "1000", "--json", *MANAGER, input=PIN).json()
     assert after["credited_fen"] == 120_000  # 充1000送200
     assert after["member"]["stored_value_fen"] == 220_000

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.app import Kiosk
+from kiosk.store import members as member_rows
 from kiosk.store.documents import DOCS_FILE, load_verified
 from kiosk.store.verify import verify_ledger
 
@@ -54,7 +55,7 @@ def test_ledger_survives_kill_minus_nine(tmp_path: Path) -> None:
         with Kiosk.open(data_dir) as kiosk, kiosk.db.reading() as conn:
             assert verify_ledger(conn) == []
             for member_id, phone in registered.items():
-                assert conn.execute("SELECT phone FROM members WHERE member_id = ?", (member_id,)).fetchone() == (phone,)
+                assert member_rows.get(conn, member_id).phone == phone  # decrypted with the kiosk's key
             # every registration is whole: member row, its card and both events, or none of them
             assert conn.execute(
                 "SELECT COUNT(*) FROM members m WHERE (SELECT COUNT(*) FROM cards c WHERE c.member_id = m.member_id) != 1"

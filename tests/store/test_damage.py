@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from kiosk.app import Kiosk
 from kiosk.services.members import Registration
 from kiosk.services.topup import top_up
-from kiosk.store.backup import backup, restore
+from kiosk.services.backups import restore_backup, take_backup
 from kiosk.store.db import LEDGER_FILE
 from kiosk.store.documents import DOCS_FILE, open_documents, replace_table
 from kiosk.store.errors import StoreBusy, StoreDamaged
@@ -40,8 +41,11 @@ def test_flipped_amount_in_a_ledger_row_is_caught_by_verify(tmp_path: Path, cloc
 
 def test_flipped_name_in_a_member_record_is_caught_by_verify(tmp_path: Path, clock) -> None:
     _populate(tmp_path, clock)
-    # the phone before the name: the member row's bytes, not the directory feed's copy of the name
-    _flip(tmp_path / LEDGER_FILE, "13900000012会员012".encode(), "13900000012会员912".encode())
+    # the member row's sealed name (kiosk/store/pii.py), not the directory feed's copy (sealed with another nonce)
+    with sqlite3.connect(tmp_path / LEDGER_FILE) as conn:
+        sealed = conn.execute("SELECT name FROM members WHERE member_id = 'k1-000013'").fetchone()[0]
+    flipped = sealed[:-8] + ("A" if sealed[-8] != "A" else "B") + sealed[-7:]
+    _flip(tmp_path / LEDGER_FILE, sealed.encode(), flipped.encode())
     with Kiosk.open(tmp_path, clock=clock) as kiosk, kiosk.db.reading() as conn:
         assert [str(p) for p in verify_ledger(conn)] == [
             "member k1-000013: checksum mismatch: the record was altered or damaged"
@@ -94,12 +98,12 @@ def test_backup_while_open_then_restore(tmp_path: Path, clock) -> None:
     data, archive = tmp_path / "data", tmp_path / "backup.tar.gz"
     _populate(data, clock, members=5)
     with Kiosk.open(data, clock=clock) as kiosk:
-        manifest = backup(kiosk.db, data, archive, clock())
+        _, manifest = take_backup(kiosk.db, kiosk.who, kiosk.keys, kiosk.clock, archive)
         assert set(manifest["files"]) == {LEDGER_FILE, DOCS_FILE}
         top_up(kiosk.members, "k1-000001", 777)  # after the snapshot: the restore must undo it
         with pytest.raises(StoreBusy, match="stop the kiosk"):
-            restore(archive, data, clock())
-    kept = restore(archive, data, clock())
+            restore_backup(archive, data, kiosk.keys, clock())
+    kept = restore_backup(archive, data, kiosk.keys, clock()).kept
     assert (kept / LEDGER_FILE).exists()
     with Kiosk.open(data, clock=clock) as kiosk:
         assert kiosk.members.get("k1-000001").balances.stored_value == 10_000
@@ -112,32 +116,32 @@ def test_damaged_backup_is_refused_and_changes_nothing(tmp_path: Path, clock) ->
     data, archive = tmp_path / "data", tmp_path / "backup.tar.gz"
     _populate(data, clock, members=3)
     with Kiosk.open(data, clock=clock) as kiosk:
-        backup(kiosk.db, data, archive, clock())
+        take_backup(kiosk.db, kiosk.who, kiosk.keys, kiosk.clock, archive)
     raw = bytearray(archive.read_bytes())
     raw[len(raw) // 2] ^= 0xFF
     archive.write_bytes(bytes(raw))
     before = (data / LEDGER_FILE).read_bytes()
     with pytest.raises(StoreDamaged):
-        restore(archive, data, clock())
+        restore_backup(archive, data, kiosk.keys, clock())
     assert (data / LEDGER_FILE).read_bytes() == before
     assert not list(data.glob(".restore-*"))
 
 
 def test_a_flipped_byte_anywhere_in_a_backup_is_refused_or_harmless(tmp_path: Path, clock) -> None:
-    from kiosk.store.backup import _read_archive
+    from kiosk.store.backup import read_backup
 
     data, archive = tmp_path / "data", tmp_path / "backup.tar.gz"
     _populate(data, clock, members=5)
     with Kiosk.open(data, clock=clock) as kiosk:
-        backup(kiosk.db, data, archive, clock())
-    raw, original = archive.read_bytes(), _read_archive(archive)
+        take_backup(kiosk.db, kiosk.who, kiosk.keys, kiosk.clock, archive)
+    raw, original = archive.read_bytes(), read_backup(archive).files
     refused = 0
     for pos in range(0, len(raw), max(1, len(raw) // 150)):  # bounded sweep: ~150 positions
         flipped = bytearray(raw)
         flipped[pos] ^= 0xFF
         (tmp_path / "x.tar.gz").write_bytes(bytes(flipped))
         try:
-            files = _read_archive(tmp_path / "x.tar.gz")
+            files = read_backup(tmp_path / "x.tar.gz").files
         except StoreDamaged:
             refused += 1
             continue

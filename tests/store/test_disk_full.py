@@ -1,10 +1,7 @@
 """A full disk: a clear error, the last commit stands, nothing half-written, and work resumes once space is freed."""
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -15,19 +12,6 @@ from kiosk.store.documents import DOCS_FILE, load_verified, replace_table
 from kiosk.store.errors import StoreFull
 from kiosk.store.verify import verify_ledger
 
-
-@pytest.fixture
-def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 1 MiB tmpfs: a real ENOSPC from the kernel, not a mock."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root (CI runs as root)")
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], check=True)
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=True)
 
 
 def test_commits_fail_cleanly_when_the_disk_fills(tiny_disk: Path, clock) -> None:

@@ -66,12 +66,12 @@ def test_several_cards_and_a_blocked_card(kiosk: Kiosk) -> None:
         kiosk.members.by_card("04000000")
 
 
-def test_erase_removes_personal_data_and_keeps_balances(kiosk: Kiosk) -> None:
+def test_erase_removes_personal_data_and_settles_balances_in_cash(kiosk: Kiosk) -> None:
     member_id = _register(kiosk, name="李四", birthday=dt.date(1985, 1, 2), pin="123456")
     top_up(kiosk.members, member_id, 12_345)
-    view = kiosk.members.erase(member_id)
+    view = kiosk.members.erase(member_id, operator="M01", cash_out=True)
     assert (view.member.phone, view.member.name, view.member.birthday) == (None, None, None)
-    assert view.balances.stored_value == 12_345
+    assert view.balances.stored_value == 0  # handed over in cash, recorded with the manager as operator
     with pytest.raises(NotFound):
         kiosk.members.by_phone("13800138000")
     with kiosk.db.reading() as conn:

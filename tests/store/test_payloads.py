@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from core import events as ev, payloads
-from core.catalog import Product
+from core.catalog import Product, to_document
 from core.codec import dumps, from_wire, to_wire
 from core.errors import KioskError
 from core.events import Event, EventDraft
@@ -25,9 +25,10 @@ from core.refunds import refund_drafts
 from core.tiers import tier_change_drafts, yearly_review_drafts
 from kiosk.app import Kiosk
 from kiosk.ids import new_event_id
+from kiosk.services.audit import fingerprint
 from kiosk.services.members import Registration
 from kiosk.services.transfer import import_members
-from kiosk.store.ledger import EVENT_COLUMNS, INSERT_EVENT, all_events, event_from_row, event_row
+from kiosk.store.ledger import EVENT_COLUMNS, all_events, event_from_row, insert
 from tests.pricing.conftest import RULES, member
 from tests.pricing.strategies import DAYS, baskets, catalogs, coupon_lists, members, rulebooks, tenders
 
@@ -162,8 +163,7 @@ def test_a_newer_sale_is_stored_byte_identical_and_folded_by_what_it_moves(kiosk
         tier,
     ]
     with kiosk.db.transaction() as conn:
-        for e in foreign:
-            conn.execute(INSERT_EVENT, event_row(e))
+        insert(conn, foreign, kiosk.gateway.chain)
     with kiosk.db.reading() as conn:
         rows = conn.execute(f"SELECT {EVENT_COLUMNS} FROM events WHERE kiosk_id = 'k9' ORDER BY seq").fetchall()
         checked = [(stored, computed) for _, e, stored, computed in all_events(conn) if e.kiosk_id == "k9"]
@@ -252,7 +252,8 @@ def test_the_kiosk_services_write_the_data_they_wrote_before(kiosk: Kiosk, clock
     staff = kiosk.staff.add("C01", "收银 李", "cashier", "000000")
     kiosk.staff.punch(staff, True)
     kiosk.staff.punch(staff, False)
-    kiosk.sales.load_catalog({"TEA-500": Product(sku="TEA-500", name="绿茶", price=350, category="drinks", stock=12)})
+    catalog = {"TEA-500": Product(sku="TEA-500", name="绿茶", price=350, category="drinks", stock=12)}
+    kiosk.sales.load_catalog(catalog)
     csv = io.StringIO("phone,name,stored_value\n13900139000,李四,100\n")
     assert import_members(kiosk.members, csv, dt.date(2026, 11, 23)).imported == 1
     kiosk.members.erase(member_id)
@@ -268,6 +269,7 @@ def test_the_kiosk_services_write_the_data_they_wrote_before(kiosk: Kiosk, clock
         (ev.CLOCKED_IN, dumps({"staff_no": "C01"}), 1),
         (ev.CLOCKED_OUT, dumps({"staff_no": "C01"}), 1),
         (ev.STOCK_ADJUSTED, dumps({"reason": "catalog load"}), 1),
+        (ev.CATALOG_LOADED, dumps({"products": 1, "sha256": fingerprint(to_document(catalog))}), 1),
         (ev.MEMBER_REGISTERED, dumps(imported), 1),
         (ev.TOPPED_UP, dumps({"amount": 10_000, "source": "import"}), 1),
         (ev.MEMBER_ERASED, dumps({}), 1),

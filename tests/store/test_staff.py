@@ -16,7 +16,7 @@ def test_login_by_pin_and_card_and_roles(kiosk: Kiosk) -> None:
     manager = kiosk.staff.add("M01", "店长 王", "manager", "888888", card="04AA0001")
     cashier = kiosk.staff.add("C01", "收银 李", "cashier", "000000")
     assert kiosk.staff.login_pin("C01", "000000") == cashier
-    assert kiosk.staff.login_card("04:aa:00:01") == manager
+    assert kiosk.staff.login_card("04:aa:00:01", "888888") == manager  # a manager's card needs the PIN too
     assert kiosk.staff.is_staff_card("04AA0001") and not kiosk.staff.is_staff_card("04BB0001")
     manager.require("cashier")
     with pytest.raises(NotAllowed, match="a manager must do this"):

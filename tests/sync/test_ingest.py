@@ -15,6 +15,7 @@ from core.ledger import fold
 from kiosk.ids import new_event_id
 from kiosk.services.topup import top_up
 from kiosk.store import ledger
+from kiosk.store.audit import Chain
 from kiosk.store.db import Database
 from kiosk.store.ingest import LedgerClash, ingest
 from kiosk.store.ledger import Identity
@@ -158,7 +159,7 @@ def test_any_permutation_and_duplication_gives_the_same_balances(specs, data) ->
         who = Identity("K0", STORE)
         for i in range(0, len(arrival), batch):
             with db.transaction() as conn:
-                ingest(conn, who, arrival[i:i + batch], T0)
+                ingest(conn, who, arrival[i:i + batch], T0, Chain(bytes(32)))
         with db.reading() as conn:
             got = {m: ledger.load_balances(conn, m) for m in expected}
             stock = ledger.load_stock(conn, "S")

@@ -1,7 +1,6 @@
 """Self-checkout end to end: card, three scans, points + stored value with PIN, receipt to the printer."""
 from __future__ import annotations
 
-from core.barcodes import member_payload
 from core.events import POINTS_ADJUSTED, SALE_COMPLETED, EventDraft
 from kiosk.demo.seed import DEMO_MEMBERS, seed
 from kiosk.ui.main import demo_settings
@@ -78,7 +77,7 @@ def test_coupon_and_unknown_barcode_say_what_to_do(make_ui, kiosk):
     ui.settle()
     assert ui.shows("设备提示")
     ui.shot("4_misread")
-    scanner.scan(member_payload(kiosk.members.by_card(DEMO_MEMBERS[1][3]).member.member_id))  # the e-card QR
+    scanner.scan(kiosk.member_codes.current(kiosk.members.by_card(DEMO_MEMBERS[1][3]).member.member_id))  # e-card QR
     ui.settle()
     assert ui.shows(f"会员：{DEMO_MEMBERS[1][1]}"), ui.texts()
     ui.shot("5_ecard_identifies")

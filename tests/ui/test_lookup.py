@@ -62,7 +62,8 @@ def test_unknown_card_says_so(make_ui, kiosk):
 
 
 def test_timeout_clears_every_trace_of_the_customer(make_ui, kiosk, member):
-    ui = make_ui(kiosk, store_name="鲜果超市", idle_seconds=2, demo=True, devices=SIM_CARD, demo_cards=(("张伟的卡", CARD),))
+    # 5 s of idle leaves room for slow frames on a loaded CI machine between the taps below and the assertion
+    ui = make_ui(kiosk, store_name="鲜果超市", idle_seconds=5, demo=True, devices=SIM_CARD, demo_cards=(("张伟的卡", CARD),))
     ui.tap_demo("张伟的卡")
     ui.until(lambda: ui.screen.name == "member" and ui.screen.member is not None, "the member screen")
     ui.settle()
@@ -71,7 +72,7 @@ def test_timeout_clears_every_trace_of_the_customer(make_ui, kiosk, member):
     ui.tap_text("A+")
     assert ui.screen.name == "member" and ui.app.large_type  # both set while the customer was there
     shown = ui.screen
-    ui.until(lambda: ui.screen.name == "attract", "the inactivity timeout", bound=8)
+    ui.until(lambda: ui.screen.name == "attract", "the inactivity timeout", bound=15)
     ui.step(2)
     everything = [getattr(w, "text", "") for w in _walk(ui.app.root)]
     assert not any("138****8000" in t or "张伟" in t or "¥500.00" in t for t in everything if t != "张伟的卡")

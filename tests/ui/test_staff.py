@@ -1,4 +1,5 @@
-"""Staff on the same device: card login, top-up with its bracket bonus, refund of one line, clock-in, status."""
+"""Staff on the same device: card login (a manager's card + PIN), top-up with its bracket bonus, refund of one line,
+clock-in, status."""
 from __future__ import annotations
 
 import pytest
@@ -19,14 +20,26 @@ def shop(kiosk):
     return kiosk
 
 
+def manager_logs_in(ui, shot: str | None = None) -> None:
+    """The manager taps their card, then types their PIN: a card alone never opens the manager's staff mode."""
+    ui.tap_demo(MANAGER_CARD)
+    ui.until(lambda: ui.screen.name == "staff_login" and ui.screen.card_uid, "the PIN prompt after the card")
+    assert ui.shows(f"{DEMO_STAFF[0][1]}：店长需刷卡并输入密码，请输入6位密码")
+    if shot:
+        ui.shot(shot)
+    ui.type_digits("pin_pad", DEMO_STAFF[0][3])
+    ui.tap("log_in")
+    ui.until(lambda: ui.screen.name == "staff_home", "the staff home")
+
+
 def test_manager_tops_up_refunds_a_line_and_clocks_in(make_ui, shop):
     zhang = shop.members.by_card(ZHANG[3]).member.member_id
     sale = shop.sales.checkout(
-        zhang, [BasketLine("TEA-500"), BasketLine("MILK-1L"), BasketLine("APPLE-1KG")], tender=TenderRequest(stored_value=True)
+        zhang, [BasketLine("TEA-500"), BasketLine("MILK-1L"), BasketLine("APPLE-1KG")],
+        tender=TenderRequest(stored_value=True), pin=ZHANG[4],
     )
     ui = make_ui(shop, **demo_settings())
-    ui.tap_demo(MANAGER_CARD)
-    ui.until(lambda: ui.screen.name == "staff_home", "the staff home")
+    manager_logs_in(ui, "0_manager_card_asks_pin")
     assert ui.shows("店长 陈（店长）")
     ui.shot("1_staff_home")
 
@@ -103,6 +116,24 @@ def test_staff_pin_login(make_ui, shop):
     assert ui.screen.name == "staff_home" and ui.app.staff.role == "cashier"
 
 
+def test_a_managers_card_alone_or_pin_alone_is_no_manager(make_ui, shop):
+    ui = make_ui(shop, **demo_settings())
+    ui.tap_demo(MANAGER_CARD)
+    ui.until(lambda: ui.screen.name == "staff_login" and ui.screen.card_uid, "the PIN prompt after the card")
+    ui.type_digits("pin_pad", "111111")
+    ui.tap("log_in")
+    ui.settle()
+    assert ui.screen.name == "staff_login" and ui.screen.message and ui.app.staff is None
+    ui.shot("manager_card_wrong_pin")
+    manager = f"{DEMO_STAFF[0][1]} ({DEMO_STAFF[0][0]})"
+    ui.tap_text(manager)  # picked by name instead: the card is forgotten, the PIN alone makes a cashier
+    ui.type_digits("pin_pad", DEMO_STAFF[0][3])
+    ui.tap("log_in")
+    ui.settle()
+    assert ui.screen.name == "staff_home" and ui.app.staff.role == "cashier"
+    assert ui.widget("refund").disabled and ui.widget("close_kiosk").disabled
+
+
 def test_assisted_checkout_with_manual_entry_quantity_and_cash(make_ui, shop):
     ui = make_ui(shop, **demo_settings())
     ui.tap_demo(CASHIER_CARD)
@@ -135,8 +166,7 @@ def test_only_a_manager_can_close_the_kiosk(make_ui, shop, monkeypatch):
     stopped = []
     monkeypatch.setattr(ui.app, "stop", lambda *a: stopped.append(True))
     assert Window.dispatch("on_request_close") is True  # no one logged in: the window stays
-    ui.tap_demo(MANAGER_CARD)
-    ui.until(lambda: ui.screen.name == "staff_home", "the staff home")
+    manager_logs_in(ui)
     ui.tap("close_kiosk")
     assert stopped and not Window.dispatch("on_request_close")  # now the window may close
 
@@ -183,8 +213,7 @@ def test_guest_sale_is_found_by_the_number_on_its_receipt_and_refunded(make_ui, 
     sale = shop.sales.checkout(None, [BasketLine("TEA-500"), BasketLine("CHIPS")], tender=TenderRequest(cash=2000))
     number = sale.events[0].seq
     ui = make_ui(shop, **demo_settings())
-    ui.tap_demo(MANAGER_CARD)
-    ui.until(lambda: ui.screen.name == "staff_home", "the staff home")
+    manager_logs_in(ui)
     ui.tap("refund")
     ui.settle()
     assert ui.shows(f"单号 {shop.who.kiosk_id}-")

@@ -98,8 +98,7 @@ class CheckoutScreen(KioskScreen):
             case Scanned(kind="coupon", code=code):
                 self.add_coupon(classify(code).payload_id)
             case Scanned(kind="member", code=code):
-                member_id = classify(code).payload_id
-                self.call(lambda: self.kiosk.members.get(member_id), self._identified)
+                self.call(lambda: self.kiosk.members.get(self.kiosk.member_codes.member_of(code)), self._identified)
             case Scanned(code=code):
                 self.scan(code, arrived)
             case CardTapped(uid=uid):

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from kivy.properties import ListProperty, ObjectProperty
+from kivy.clock import Clock
+from kivy.properties import ListProperty, ObjectProperty, StringProperty
 
-from core.barcodes import member_payload
 from core.members import mask_phone
 from core.money import format_fen
 from kiosk.services.members import MemberView
@@ -20,13 +20,17 @@ class MemberScreen(KioskScreen):
 
     member = ObjectProperty(None, allownone=True)
     purchases = ListProperty([])  # Purchase rows of the last sales, newest first
+    ecard = StringProperty("")  # the e-card QR text: signed for this minute, made again while the member is shown
     _loaded: MemberSummary | None = None
+    _ecard_ticker: Any = None
 
     def enter(self, loaded: MemberSummary | None = None, member: MemberView | None = None, error: BaseException | None = None,
               arrived: float | None = None, **_: Any) -> None:
         """Show a member already loaded (card tap), reload one (fresh balances), or say why the card found nobody."""
         super().enter()
         self.member, self.purchases, self._loaded = None, [], None
+        if self._ecard_ticker is None:
+            self._ecard_ticker = Clock.schedule_interval(self._refresh_ecard, 1)  # flips within a second of the minute
         if error is not None:
             self.show_error(error)
         elif loaded is not None:
@@ -44,6 +48,7 @@ class MemberScreen(KioskScreen):
     def on_kv_post(self, _base: Any) -> None:
         """Redraw the rows whenever the member, their purchases or the language change."""
         self.bind(member=self._render, purchases=self._render)
+        self.bind(member=self._refresh_ecard)
         self.app.bind(lang=self._render)
 
     def _render(self, *_args: Any) -> None:
@@ -100,10 +105,17 @@ class MemberScreen(KioskScreen):
         names = "、".join(purchase.items[:ITEMS_SHOWN]) + ("…" if len(purchase.items) > ITEMS_SHOWN else "")
         return f"{purchase.day.isoformat()}  {names}  {format_fen(purchase.amount)}"
 
-    @staticmethod
-    def ecard(view: MemberView | None) -> str:
-        """The member's e-card QR payload: scanned at checkout it identifies them like their card."""
-        return member_payload(view.member.member_id) if view else ""
+    def _refresh_ecard(self, *_args: Any) -> None:
+        """The member's e-card QR for this minute: scanned at checkout within two minutes it identifies them like
+        their card; a photo of it is refused after that."""
+        self.ecard = self.kiosk.member_codes.current(self.member.member.member_id) if self.member else ""
+
+    def on_pre_leave(self, *_args: Any) -> None:
+        """Stop making codes and forget the last one as soon as the screen starts to go (a timeout discards it)."""
+        if self._ecard_ticker is not None:
+            self._ecard_ticker.cancel()
+            self._ecard_ticker = None
+        self.ecard = ""
 
     def checkout(self) -> None:
         """Start a checkout already identified as this member."""

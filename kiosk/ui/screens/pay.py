@@ -6,6 +6,7 @@ from typing import Any
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty
 
 from core.money import format_fen
+from core.quote import MAX_CHANGE
 from core.quote_input import BasketLine, TenderRequest
 from core.rules import NO_POINTS, TenderOptions
 from kiosk.services.members import MemberView
@@ -49,12 +50,13 @@ class PayScreen(KioskScreen):
         return due - self.points_fen(points)
 
     def can_confirm(self, member: Any, due: int, points: float, use_stored_value: bool, use_cash: bool, typed: str) -> bool:
-        """Confirm only when the tenders cover everything; the PIN has 6 digits; cash at least covers the rest."""
+        """Confirm only when the tenders cover everything; the PIN has 6 digits; cash covers the rest, within the
+        change a till gives (core.quote.MAX_CHANGE)."""
         left = self.left_to_pay(due, points)
         if left < 0 or (member is None and not use_cash):
             return False
         if use_cash:
-            return bool(typed) and int(typed) * 100 >= left
+            return bool(typed) and left <= int(typed) * 100 <= left + MAX_CHANGE
         if use_stored_value:
             return len(typed) == 6 and member.balances.stored_value >= left
         return left == 0

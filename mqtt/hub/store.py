@@ -1,0 +1,143 @@
+"""The hub's one storage interface, on SQLite (the embedded default) or PostgreSQL, chosen by URL.
+
+`HubStore.open("sqlite:////var/lib/memberkiosk/hub.db")` or `HubStore.open("postgresql://hub@db/memberkiosk")`:
+the same code and SQL run on both (mqtt.hub.dialects holds the few differences). Every write is one transaction;
+`apply` takes many batches at once so a busy hub commits (and fsyncs) once per group, not once per event.
+A store holds one connection: give each worker thread or process its own.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Callable, Sequence, TypeVar
+
+from core.codec import from_wire
+from core.directory import Record
+from core.events import Event
+from core.ledger import Balances
+from kiosk.clock import wall_ms
+from mqtt.hub import allowances, apply, balances, directory, schema
+from mqtt.hub.allowances import Allowance
+from mqtt.hub.apply import Ack, Batch
+from mqtt.hub.dialects import Dialect, Tx, connect
+
+RETRIES = 8  # a PostgreSQL deadlock victim runs again; more than a few in a row is a bug, not load
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class KioskStatus:
+    """A kiosk as the hub sees it: `watermark` (every event up to it is held), `backlog` (sequences it has sent or
+    announced beyond the watermark: gaps and events still to come) and when it was last heard from (ms)."""
+
+    kiosk_id: str
+    store_id: str | None
+    watermark: int
+    backlog: int
+    last_seen: int | None
+
+
+@dataclass(frozen=True)
+class ReconcileItem:
+    """Something offline operation made that a manager must settle: an overdraft (`what` is the balance, `amount`
+    how far below zero the event took it) or a sequence clash (`amount` is the sequence number)."""
+
+    id: int
+    event_id: str
+    what: str
+    member_id: str | None
+    kiosk_id: str
+    amount: int
+    flagged_at: int
+
+
+class HubStore:
+    """Events, watermarks, balances, escrow, directory and reconcile list of the chain, in one database."""
+
+    def __init__(self, db: Dialect, clock: Callable[[], int] = wall_ms) -> None:
+        self.db = db
+        self.clock = clock
+        schema.create(db)
+
+    @classmethod
+    def open(cls, url: str, clock: Callable[[], int] = wall_ms) -> HubStore:
+        """The store a URL names (sqlite:///PATH or postgresql://...), its tables created when new."""
+        return cls(connect(url), clock)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    def __enter__(self) -> HubStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _write(self, work: Callable[[Tx], T]) -> T:
+        """Run `work` in a transaction, again if PostgreSQL aborted it to break a deadlock."""
+        for attempt in range(RETRIES):
+            try:
+                with self.db.transaction() as tx:
+                    return work(tx)
+            except self.db.retryable:
+                if attempt == RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _read(self, work: Callable[[Tx], T]) -> T:
+        with self.db.transaction(write=False) as tx:
+            return work(tx)
+
+    def apply(self, batches: Sequence[Batch]) -> list[Ack]:
+        """Apply the batches in one transaction (group commit); one ack per batch, valid now that it committed."""
+        return self._write(lambda tx: apply.apply(tx, batches, self.clock()))
+
+    def watermark(self, kiosk_id: str) -> int:
+        """The highest sequence of `kiosk_id` up to which the hub holds every event (0 for a kiosk never heard)."""
+        row = self._read(lambda tx: tx.one("SELECT watermark FROM kiosks WHERE kiosk_id = ?", (kiosk_id,)))
+        return row[0] if row else 0
+
+    def events(self, kiosk_id: str, after: int = 0, limit: int = 1000) -> list[Event]:
+        """A kiosk's events after sequence `after`, in order, as it sent them (to restore a kiosk that lost its tail)."""
+        rows = self._read(lambda tx: tx.rows("SELECT body FROM events WHERE kiosk_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                                             (kiosk_id, after, limit)))
+        return [from_wire(json.loads(body)) for (body,) in rows]
+
+    def kiosks(self) -> list[KioskStatus]:
+        """Every kiosk the hub has heard from, by id."""
+        rows = self._read(lambda tx: tx.rows(
+            "SELECT kiosk_id, store_id, watermark, top - watermark, last_seen FROM kiosks ORDER BY kiosk_id"))
+        return [KioskStatus(*row) for row in rows]
+
+    def balances(self, member_id: str) -> Balances:
+        """A member's chain-wide balances: the fold of every event the hub holds."""
+        return self._read(lambda tx: balances.read(tx, member_id))
+
+    def reconcile(self) -> list[ReconcileItem]:
+        """What a manager must settle, oldest first."""
+        rows = self._read(lambda tx: tx.rows(
+            "SELECT id, event_id, what, member_id, kiosk_id, amount, flagged_at FROM reconcile ORDER BY id"))
+        return [ReconcileItem(*row) for row in rows]
+
+    def members_find(self, phone: str) -> list[Record]:
+        """The members holding a phone number, the first claim first (two when registered offline at two kiosks)."""
+        return self._read(lambda tx: directory.find_phone(tx, phone))
+
+    def member(self, member_id: str) -> Record:
+        """A member's record merged from every kiosk's changes."""
+        return self._read(lambda tx: directory.record(tx, member_id))
+
+    def grant(self, member_id: str, kiosk_id: str, kind: str, amount: int) -> int:
+        """Let a kiosk spend up to `amount` more of a member's balance offline, as far as no other kiosk was
+        promised it; returns the kiosk's allowance now."""
+        return self._write(lambda tx: allowances.grant(tx, member_id, kiosk_id, kind, amount, self.clock()))
+
+    def release(self, member_id: str, kiosk_id: str, kind: str, amount: int | None = None) -> int:
+        """Take back `amount` (all when None) of a kiosk's allowance; returns what it still holds."""
+        return self._write(lambda tx: allowances.release(tx, member_id, kiosk_id, kind, amount, self.clock()))
+
+    def allowances(self, member_id: str) -> list[Allowance]:
+        """A member's allowances, by kiosk and kind."""
+        return self._read(lambda tx: allowances.of_member(tx, member_id))
