@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Sequence
 
+from kiosk.background import BackgroundLoop
 from kiosk.followers.base import Follower
 from kiosk.store import cursors
 from kiosk.store.db import Database
@@ -36,8 +36,11 @@ def replay(db: Database, follower: Follower) -> int:
     return catch_up(db, follower)
 
 
-class FollowerRunner:
-    """One background thread for the kiosk's followers; a failing follower is retried later, the others go on."""
+class FollowerRunner(BackgroundLoop):
+    """One background thread for the kiosk's followers; a failing follower is retried later, the others go on.
+    `wake()` after a commit; positions are durable, so a stopped runner resumes where it stopped."""
+
+    thread_name = "ledger-followers"
 
     def __init__(self, db: Database, followers: Sequence[Follower], poll_s: float = 1.0,
                  retry_s: float = 1.0, max_retry_s: float = 60.0) -> None:
@@ -45,27 +48,7 @@ class FollowerRunner:
         self._poll_s, self._retry_s, self._max_retry_s = poll_s, retry_s, max_retry_s
         self._failures = {f.name: 0 for f in self.followers}
         self._not_before = {f.name: 0.0 for f in self.followers}
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Catch up in the background from now on."""
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="ledger-followers", daemon=True)
-        self._thread.start()
-
-    def wake(self, *_committed: object) -> None:
-        """Something was committed: look now instead of at the next poll (any thread; ignores its arguments)."""
-        self._wake.set()
-
-    def stop(self) -> None:
-        """Stop after the batch in hand; positions are durable, so the next start resumes where this one stopped."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
+        super().__init__()
 
     def run_once(self) -> None:
         """Catch every follower up whose retry time has come."""

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 
 from drivers.printer.base import Printer, PrinterError
 from drivers.printer.job import receipt_job
+from kiosk.background import BackgroundLoop
 from kiosk.clock import Clock
 from kiosk.printing.preview import save_preview
 from kiosk.services.receipts import Receipts
@@ -16,9 +16,12 @@ from kiosk.store.db import Database
 log = logging.getLogger(__name__)
 
 
-class PrintWorker:
+class PrintWorker(BackgroundLoop):
     """Prints jobs one at a time, each receipt built from its committed sale; a failed job waits
-    backoff_ms * 2**attempts (capped) and is retried. With `preview_dir` (the demo) every receipt is also a PNG."""
+    backoff_ms * 2**attempts (capped) and is retried. With `preview_dir` (the demo) every receipt is also a PNG.
+    `wake()` after a receipt was queued or the printer came back; `stop()` lets a job being sent finish or fail."""
+
+    thread_name = "print-worker"
 
     def __init__(self, db: Database, printer: Printer, receipts: Receipts, clock: Clock,
                  backoff_ms: int = 1000, max_backoff_ms: int = 60_000, preview_dir: Path | None = None):
@@ -26,27 +29,7 @@ class PrintWorker:
         self._backoff_ms = backoff_ms
         self._max_backoff_ms = max_backoff_ms
         self._preview_dir = preview_dir
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Start printing in the background."""
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="print-worker", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop after the job in hand (a job being sent is finished or fails first)."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
-
-    def wake(self) -> None:
-        """Look at the jobs now (a receipt was queued, or the printer came back)."""
-        self._wake.set()
+        super().__init__()
 
     def run_once(self) -> bool:
         """Try the next due job; True when one printed."""
