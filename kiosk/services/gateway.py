@@ -64,10 +64,10 @@ class Unit:
 
 
 def _check_member(conn: sqlite3.Connection, member_id: str, drafts: list[EventDraft], operator: str) -> None:
-    member = member_rows.get(conn, member_id)
-    if member is None:
+    exists, erased_at = member_rows.erased_at(conn, member_id)
+    if not exists:
         raise NotFound(f"no member with number {member_id}")
-    if member.erased_at is None:
+    if erased_at is None:
         return
     refused = sorted({d.type for d in drafts} - _AFTER_ERASURE)
     if refused:

@@ -63,6 +63,12 @@ def get(conn: sqlite3.Connection, member_id: str) -> Member | None:
     return _member(conn, row) if row else None
 
 
+def erased_at(conn: sqlite3.Connection, member_id: str) -> tuple[bool, int | None]:
+    """(exists, erased at) of a member, without opening any sealed field: what the commit policy needs."""
+    row = conn.execute("SELECT erased_at FROM members WHERE member_id = ?", (member_id,)).fetchone()
+    return (row is not None, row[0] if row else None)
+
+
 def by_phone(conn: sqlite3.Connection, phone: str) -> Member | None:
     """The member registered with this phone, or None: an index seek on the phone's keyed hash."""
     row = conn.execute(f"SELECT {_COLUMNS} FROM members WHERE phone_index = ?",

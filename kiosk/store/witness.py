@@ -63,6 +63,7 @@ class Witness:
         self.path, self._key = path, key
         self._fd: int | None = None
         self._written: Mark | None = None
+        self._mine: tuple[tuple[int, int], int, Mark] | None = None  # (file stamp, generation, mark) of our last write
         self._synced = 0.0  # time.monotonic() of the last fdatasync
 
     def read(self) -> Mark | None:
@@ -112,12 +113,18 @@ class Witness:
         fd = self._open()
         fcntl.flock(fd, fcntl.LOCK_EX)  # other processes on this data dir advance it too
         try:
-            slots = _parse(self._key, os.pread(fd, 2 * SLOT, 0))
-            gen, top = max(slots, key=lambda s: s[0]) if slots else (0, None)
+            st = os.fstat(fd)
+            if self._mine is not None and self._mine[0] == (st.st_mtime_ns, st.st_size):
+                gen, top = self._mine[1], self._mine[2]  # nobody wrote since our last write: no need to re-read it
+            else:
+                slots = _parse(self._key, os.pread(fd, 2 * SLOT, 0))
+                gen, top = max(slots, key=lambda s: s[0]) if slots else (0, None)
             if top is not None and (top == mark or top.pos > mark.pos):
                 return  # another process already recorded this end, or a later one
             gen += 1
             os.pwrite(fd, _encode(self._key, gen, mark), (gen % 2) * SLOT)
+            st = os.fstat(fd)
+            self._mine = ((st.st_mtime_ns, st.st_size), gen, mark)
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
 
