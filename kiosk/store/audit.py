@@ -17,7 +17,6 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 
-from core.codec import dumps
 from core.events import Event
 from kiosk.store.db import Database
 from kiosk.store.ledger import EVENT_COLUMNS, event_from_row
@@ -48,8 +47,12 @@ class Chain:
         self._key = key
 
     def link(self, prev: bytes, row: Sequence[Any]) -> bytes:
-        """The link of `row` (as ledger.event_row gives it) stored right after the event whose link is `prev`."""
-        return hmac.digest(self._key, prev + dumps(row).encode(), "sha256")
+        """The link of `row` (as ledger.event_row gives it) stored right after the event whose link is `prev`.
+
+        The row is hashed as its values joined by the unit separator, like its CRC: no value can hold a raw
+        U+001F (ids and operators are validated, JSON escapes control characters), and it costs a third of
+        re-encoding the row as JSON, which ingest pays on every event."""
+        return hmac.digest(self._key, prev + "\x1f".join(["" if v is None else str(v) for v in row]).encode(), "sha256")
 
     def linked(self, conn: sqlite3.Connection, rows: Sequence[tuple]) -> list[tuple]:
         """`rows` with their links appended, chained after the ledger's last event; call in the writing transaction."""
