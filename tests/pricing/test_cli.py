@@ -9,19 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.pricing.conftest import DEMO
+from tests.pricing.conftest import DEMO, load_demo_shop
 
 STAFF, PIN = ("--staff", "M01"), "888888\n"  # who sells and refunds; the PIN comes on stdin, never in argv
 
 
 @pytest.fixture
 def shop(cli, tmp_path):
-    # The console script reads the real clock: drop the demo's dated windows so these tests hold in any year.
-    rules = tmp_path / "rules.toml"
-    rules.write_text("\n".join(line for line in (DEMO / "rules.toml").read_text(encoding="utf-8").splitlines()
-                                if not line.startswith("valid_")), encoding="utf-8")
-    cli("rules", "load", str(rules))
-    cli("catalog", "load", str(DEMO / "catalog.csv"))
+    load_demo_shop(cli, tmp_path)
     cli("staff", "add", "M01", "店长 陈", "--role", "manager", input=PIN)
     return cli("members", "add", "--phone", "13800138000", "--consent", "--json").json()["member_id"]
 

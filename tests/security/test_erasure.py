@@ -14,7 +14,7 @@ import pytest
 from core.errors import NotAllowed
 from core.events import CUSTOMER, POINTS_ADJUSTED, EventDraft
 from kiosk.services.members import BalanceOutstanding, Registration
-from tests.pricing.conftest import DEMO
+from tests.pricing.conftest import load_demo_shop
 
 M01 = "888888\n"
 MANAGER = ("--staff", "M01")
@@ -23,11 +23,7 @@ MANAGER = ("--staff", "M01")
 @pytest.fixture
 def member(cli, tmp_path: Path) -> str:
     """A member with ¥100 of stored value, points from a purchase, and a punch card."""
-    rules = tmp_path / "rules.toml"  # the console script reads the real clock: no dated windows
-    rules.write_text("\n".join(line for line in (DEMO / "rules.toml").read_text(encoding="utf-8").splitlines()
-                               if not line.startswith("valid_")), encoding="utf-8")
-    cli("rules", "load", str(rules))
-    cli("catalog", "load", str(DEMO / "catalog.csv"))
+    load_demo_shop(cli, tmp_path)
     cli("staff", "add", "M01", "店长 陈", "--role", "manager", input=M01)
     member_id = cli("members", "add", "--phone", "13800138000", "--consent", "--pin", "123456", "--json").json()["member_id"]
     cli("topup", member_id, "100", *MANAGER, input=M01)

@@ -18,7 +18,7 @@ from core.money import parse_yuan
 from kiosk.cli.sales import parse_line
 from kiosk.services.members import Registration
 from kiosk.services.transfer import neutralize
-from tests.pricing.conftest import DEMO
+from tests.pricing.conftest import load_demo_shop
 
 STAFF, PIN = ("--staff", "M01"), "888888\n"
 
@@ -171,11 +171,7 @@ def test_a_full_disk_mid_import_says_disk_full_and_imports_nothing(cli, tmp_path
 
 # -- defect 14: cash tendered -------------------------------------------------------------------------------------
 def test_cash_far_above_the_amount_due_is_refused(cli, manager, tmp_path) -> None:
-    rules = tmp_path / "rules.toml"
-    rules.write_text("\n".join(line for line in (DEMO / "rules.toml").read_text(encoding="utf-8").splitlines()
-                               if not line.startswith("valid_")), encoding="utf-8")
-    cli("rules", "load", str(rules))
-    cli("catalog", "load", str(DEMO / "catalog.csv"))
+    load_demo_shop(cli, tmp_path)
     err = cli("checkout", "--sku", "NUTS", "--cash", "999999999.99", *STAFF, input=PIN, check_rc=2).stderr
     assert "is more than ¥1000.00 above the ¥99.99 left to pay" in err, err
     sale = cli("checkout", "--sku", "NUTS", "--cash", "1099.99", "--json", *STAFF, input=PIN).json()

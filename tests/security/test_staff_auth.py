@@ -17,7 +17,7 @@ from kiosk.services.members import Registration
 from kiosk.services.pins import PinLocked, WrongPin
 from kiosk.services.staff import PinNeeded
 from kiosk.services.topup import top_up
-from tests.pricing.conftest import CATALOG, DEMO
+from tests.pricing.conftest import CATALOG, DEMO, load_demo_shop
 
 MANAGER_CARD, CASHIER_CARD = "04BEEF01", "04BEEF02"
 M01, C01 = "888888\n", "000000\n"  # the PINs, as stdin lines
@@ -112,11 +112,7 @@ def _events(cli) -> list[tuple]:
 
 @pytest.fixture
 def shop(cli, tmp_path: Path) -> str:
-    rules = tmp_path / "rules.toml"  # the console script reads the real clock: no dated windows
-    rules.write_text("\n".join(line for line in (DEMO / "rules.toml").read_text(encoding="utf-8").splitlines()
-                               if not line.startswith("valid_")), encoding="utf-8")
-    cli("rules", "load", str(rules))
-    cli("catalog", "load", str(DEMO / "catalog.csv"))
+    load_demo_shop(cli, tmp_path)
     cli("staff", "add", "M01", "店长 陈", "--role", "manager", "--card", MANAGER_CARD, input=M01)  # nobody to vouch
     cli("staff", "add", "C01", "收银 赵", "--staff", "M01", input=M01 + C01)
     member = cli("members", "add", "--phone", "13800138000", "--consent", "--pin", "123456", "--json").json()
