@@ -90,10 +90,11 @@ class Kiosk:
         lock_fd = lock_data_dir(data_dir, exclusive=False)
         db = None
         try:
-            witness = Witness(data_dir / WITNESS_FILE, keys.secret("audit"))
+            audit_key = keys.secret("audit")  # the witness and the chain: one key file read
+            witness = Witness(data_dir / WITNESS_FILE, audit_key)
             db = Database(data_dir / LEDGER_FILE, check=check, create=not existing_store(data_dir), witness=witness)
             sealing.unlock(db, keys)  # personal data at rest: the pii key, and old plaintext sealed once
-            chain = Chain(keys.secret("audit"))
+            chain = Chain(audit_key)
             link_old_events(db, chain)  # a ledger from before the audit chain is linked once
             docs = open_documents(data_dir)
             who = _identity(db, cfg)

@@ -18,7 +18,7 @@ from typing import Any, Iterable
 
 from core import directory as changes_
 from core.codec import BadEvent, dumps, from_wire, to_wire
-from core.directory import BadChange, Change
+from core.directory import BadChange
 from core.errors import KioskError
 from core.events import Event
 from kiosk.clock import Clock
@@ -80,11 +80,6 @@ class SyncService:
                                               self.gateway.chain))
             self.gateway.notify()
         return report
-
-    def ingest_directory(self, changes: Iterable[Change]) -> DirectoryReport:
-        """Take member-directory changes made elsewhere in one transaction, and re-merge their members."""
-        with self.db.transaction() as conn:
-            return directory.ingest(conn, changes, self.clock.now_ms())
 
     def export(self, path: Path, since: Path | None = None) -> ExportReport:
         """Write a signed file of every event and member change held here, or those after the previous export."""
