@@ -3,14 +3,9 @@ configuration, the shop's name from settings; it draws its first frame and quits
 from __future__ import annotations
 
 import json
-import os
-import select
-import signal
-import subprocess
-import time
 from pathlib import Path
 
-from tests.conftest import _console_script
+from tests.ui.process import run_until_started
 
 
 def test_devices_are_saved_only_when_they_answer(cli, tmp_path: Path) -> None:
@@ -30,22 +25,5 @@ def test_kiosk_command_starts_the_ui_and_stops_on_sigterm(cli, tmp_path: Path) -
     sims.write_text(json.dumps({"card": {"type": "sim"}, "scanner": {"type": "sim"}}))
     cli("devices", "--config", str(sims), "--save")
     cli("settings", "--store-name", "鲜果超市")
-    env = {**os.environ, "MEMBERKIOSK_DATA_DIR": str(cli.data_dir), "SDL_VIDEODRIVER": "offscreen",
-           "KIVY_NO_ARGS": "1", "KIVY_NO_FILELOG": "1"}
-    proc = subprocess.Popen([_console_script(), "kiosk", "--windowed"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        seen, deadline = [], time.monotonic() + 60
-        while time.monotonic() < deadline and not any("start" in line and " ms" in line for line in seen):
-            ready, _, _ = select.select([proc.stdout], [], [], deadline - time.monotonic())
-            if not ready or proc.poll() is not None:
-                break
-            seen.append(proc.stdout.readline())
-        assert any("start" in line and " ms" in line for line in seen), "".join(seen)
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=30)
-        assert proc.returncode == 0, "".join(seen) + out
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    code, log = run_until_started(["kiosk", "--windowed"], {"MEMBERKIOSK_DATA_DIR": str(cli.data_dir)})
+    assert code == 0, log
