@@ -6,6 +6,24 @@ of itself, and ids in the body must agree with the topic, which the broker's ACL
 raises a BadMessage subclass naming the reason for anything else, so a receiver logs it, drops the message and
 goes on: a peer's bug or a hostile payload never crashes the agent or the hub. Events travel in batches through
 the one event codec (core/codec.py), member changes through the directory codec (core/directory.py).
+
+The bodies (counts are non-negative integers; ids are topic-safe):
+    up/events        {"events": [1-500 own events, in sequence order], "head": the kiosk's highest sequence}
+    up/directory     {"changes": [1-500 own changes], "upto": the kiosk's feed position of the last one}
+    up/spend         {"member_id", "amounts": what the kiosk needs beyond its allowance}  (+ response topic, correlation)
+    up/pull          {"events": {origin kiosk: highest sequence held}, "directory": hub feed position held,
+                      "restore": null, or the kiosk's own highest sequence when it restores its lost tail}
+    down/acks        {"acked_seq": the hub's watermark of this kiosk, "resend_from": first missing sequence or null,
+                      "directory": the `upto` of the kiosk's directory message just applied, or null}
+    down/events      {"events": [0-500 events of other kiosks], "upto": {origin: sequence the page completes},
+                      "more": whether another page follows}
+    down/directory   {"changes": [0-500 changes], "upto": hub feed position the page completes, "more": bool}
+    down/allowances  {"epoch": hub time of the grant, "as_of": this kiosk's watermark when it was read,
+                      "allowances": {member: amounts}}: replaces the listed members' allowances whole
+    down/spend       {"granted", "reason", "allowance": the member's whole allowance now, "as_of"} (+ correlation)
+    documents        {"name", "format", "version", "text"}
+An allowance granted `as_of` watermark W covers the kiosk's own events up to W; the kiosk adds its own events after
+W (credits and spends) to it, so a grant that crosses a spend in flight never lets the kiosk spend twice.
 """
 from __future__ import annotations
 
@@ -67,7 +85,7 @@ class Message:
     id: str
     sender: str
     ts: int
-    body: Any  # tuple[Event, ...] for events, tuple[Change, ...] for directory, else a validated dict
+    body: Any  # a Batch for events and directory, else a validated dict
     correlation: bytes | None = None
     response_topic: str | None = None
 
@@ -81,21 +99,23 @@ def encode(kind: str, sender: str, ts: int, body: Mapping[str, Any], msg_id: str
     return payload
 
 
-def event_batches(sender: str, ts: int, events: Iterable[Event], limit: int = MAX_PAYLOAD,
+def event_batches(sender: str, ts: int, events: Iterable[Event], head: int, limit: int = MAX_PAYLOAD,
                   max_batch: int = MAX_BATCH) -> Iterator[tuple[bytes, list[Event]]]:
-    """Events packed into as few `events` messages as fit the size and count limits, in order."""
-    return _batches("events", "events", sender, ts, ((e, dumps(to_wire(e))) for e in events), limit, max_batch)
+    """A kiosk's own events packed into as few up/events messages as fit the size and count limits, in order;
+    `head` is its highest sequence, for the hub's backlog."""
+    return _batches("events", "events", sender, ts, ((e, dumps(to_wire(e))) for e in events), limit, max_batch,
+                    {"head": head})
 
 
-def change_batches(sender: str, ts: int, changes: Iterable[directory_codec.Change], limit: int = MAX_PAYLOAD,
-                   max_batch: int = MAX_BATCH) -> Iterator[tuple[bytes, list[directory_codec.Change]]]:
-    """Directory changes packed like event_batches."""
+def change_batches(sender: str, ts: int, changes: Iterable[directory_codec.Change], upto: int,
+                   limit: int = MAX_PAYLOAD, max_batch: int = MAX_BATCH) -> Iterator[tuple[bytes, list[directory_codec.Change]]]:
+    """Directory changes packed like event_batches, each message saying `upto` (the feed position it reaches)."""
     return _batches("directory", "changes", sender, ts,
-                    ((c, dumps(directory_codec.to_wire(c))) for c in changes), limit, max_batch)
+                    ((c, dumps(directory_codec.to_wire(c))) for c in changes), limit, max_batch, {"upto": upto})
 
 
 def _batches(kind: str, key: str, sender: str, ts: int, items: Iterable[tuple[Any, str]], limit: int,
-             max_batch: int) -> Iterator[tuple[bytes, list[Any]]]:
+             max_batch: int, extra: Mapping[str, Any]) -> Iterator[tuple[bytes, list[Any]]]:
     """Items already encoded once, spliced into envelopes: the hot path never encodes an event twice."""
     batch: list[Any] = []
     texts: list[bytes] = []
@@ -104,13 +124,13 @@ def _batches(kind: str, key: str, sender: str, ts: int, items: Iterable[tuple[An
     for item, text in items:
         raw = text.encode()
         if not batch:
-            prefix, suffix = _frame(kind, key, sender, ts)
+            prefix, suffix = _frame(kind, key, sender, ts, extra)
             size = len(prefix) + len(suffix)
         if len(raw) + size + 1 > limit:
             if not batch:
                 raise Oversized(f"one {key[:-1]} of {len(raw)} bytes cannot fit a {limit}-byte message")
             yield prefix + b",".join(texts) + suffix, batch
-            prefix, suffix = _frame(kind, key, sender, ts)
+            prefix, suffix = _frame(kind, key, sender, ts, extra)
             batch, texts, size = [], [], len(prefix) + len(suffix)
         batch.append(item)
         texts.append(raw)
@@ -122,9 +142,9 @@ def _batches(kind: str, key: str, sender: str, ts: int, items: Iterable[tuple[An
         yield prefix + b",".join(texts) + suffix, batch
 
 
-def _frame(kind: str, key: str, sender: str, ts: int) -> tuple[bytes, bytes]:
+def _frame(kind: str, key: str, sender: str, ts: int, extra: Mapping[str, Any]) -> tuple[bytes, bytes]:
     """The envelope around a list, split where the list's items go (a fresh message id each time)."""
-    text = encode(kind, sender, ts, {key: []})
+    text = encode(kind, sender, ts, {key: [], **extra})
     cut = text.index(f'"{key}":['.encode()) + len(key) + 4
     return text[:cut], text[cut:]
 
@@ -220,38 +240,71 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number")
 
 
-def _list(body: Mapping[str, Any], key: str) -> list[Any]:
-    """The body's only key, a non-empty list of at most MAX_BATCH items."""
-    if set(body) != {key} or type(body[key]) is not list or not body[key]:
-        raise _Wrong(f"body must be {{{key!r}: [one or more]}}")
+def _list(body: Mapping[str, Any], key: str, extra: Mapping[str, Callable[[Any], bool]],
+          empty: bool = False) -> list[Any]:
+    """The body's list under `key` (non-empty unless `empty`, at most MAX_BATCH items) beside the `extra` keys."""
+    if set(body) != {key, *extra} or type(body[key]) is not list or not (body[key] or empty):
+        raise _Wrong(f"body must be {{{key!r}: [{'zero' if empty else 'one'} or more]"
+                     + "".join(f", {k!r}: ..." for k in sorted(extra)) + "}")
     if len(body[key]) > MAX_BATCH:
         raise _Wrong(f"{len(body[key])} {key} in one message; at most {MAX_BATCH}")
+    for name, ok in extra.items():
+        if not ok(body[name]):
+            raise _Wrong(f"{name} = {body[name]!r} is not valid")
     return body[key]
 
 
-def _own_events(body: Mapping[str, Any], route: Route) -> tuple[Event, ...]:
+@dataclass(frozen=True)
+class Batch:
+    """A list of events or changes with the body's other fields (head, upto, more)."""
+
+    items: tuple[Any, ...]
+    head: int | None = None
+    upto: Any = None
+    more: bool = False
+
+
+def _own_events(body: Mapping[str, Any], route: Route) -> Batch:
     """A kiosk's own events: each one's kiosk and store must be the topic's."""
-    events = _foreign_events(body, route)
+    events = tuple(from_wire(d) for d in _list(body, "events", {"head": _count}))
     for e in events:
         if e.kiosk_id != route.kiosk or e.store_id != route.store:
             raise WrongSender(f"event {e.id} of {e.store_id}/{e.kiosk_id} sent on {route.store}/{route.kiosk}'s topic")
-    return events
+    if events[-1].seq > body["head"]:
+        raise _Wrong(f"head {body['head']} is below the batch's sequence {events[-1].seq}")
+    return Batch(events, head=body["head"])
 
 
-def _foreign_events(body: Mapping[str, Any], route: Route) -> tuple[Event, ...]:
-    return tuple(from_wire(d) for d in _list(body, "events"))
+def _event_page(body: Mapping[str, Any], route: Route) -> Batch:
+    events = tuple(from_wire(d) for d in _list(body, "events", {"upto": _cursors, "more": _flag}, empty=True))
+    return Batch(events, upto=body["upto"], more=body["more"])
 
 
-def _changes(body: Mapping[str, Any], route: Route) -> tuple[directory_codec.Change, ...]:
-    return tuple(directory_codec.from_wire(d) for d in _list(body, "changes"))
+def _change_page(body: Mapping[str, Any], route: Route) -> Batch:
+    changes = _list(body, "changes", {"upto": _count, "more": _flag}, empty=True)
+    return Batch(tuple(directory_codec.from_wire(d) for d in changes), upto=body["upto"], more=body["more"])
 
 
-def _own_changes(body: Mapping[str, Any], route: Route) -> tuple[directory_codec.Change, ...]:
-    changes = _changes(body, route)
+def _own_changes(body: Mapping[str, Any], route: Route) -> Batch:
+    changes = tuple(directory_codec.from_wire(d) for d in _list(body, "changes", {"upto": _count}))
     for c in changes:
         if c.kiosk_id != route.kiosk:
             raise WrongSender(f"directory change {c.id} of {c.kiosk_id} sent on {route.kiosk}'s topic")
-    return changes
+    return Batch(changes, upto=body["upto"])
+
+
+def _pull(body: Mapping[str, Any], route: Route) -> dict[str, Any]:
+    return _fields(body, {"events": _cursors, "directory": _count, "restore": lambda v: v is None or _count(v)},
+                   "pull")
+
+
+def _flag(value: Any) -> bool:
+    return type(value) is bool
+
+
+def _cursors(value: Any) -> bool:
+    """{kiosk id: sequence}, for at most 10,000 kiosks."""
+    return type(value) is dict and len(value) <= 10_000 and all(_id_ok(k) and _count(n) for k, n in value.items())
 
 
 def _fields(body: Mapping[str, Any], spec: Mapping[str, Callable[[Any], bool]], what: str) -> dict[str, Any]:
@@ -286,12 +339,14 @@ def _id_ok(value: Any) -> bool:
 
 def _ack(body: Mapping[str, Any], route: Route) -> dict[str, Any]:
     """acked_seq: the highest contiguous sequence the hub committed; resend_from: where a gap starts, or null."""
-    return _fields(body, {"acked_seq": _count, "resend_from": lambda v: v is None or (_count(v) and v >= 1)}, "ack")
+    return _fields(body, {"acked_seq": _count, "resend_from": lambda v: v is None or (_count(v) and v >= 1),
+                          "directory": lambda v: v is None or _count(v)}, "ack")
 
 
 def _allowances(body: Mapping[str, Any], route: Route) -> dict[str, Any]:
-    """What the kiosk may spend per member without asking, replacing the previous grant (`epoch` orders grants)."""
-    doc = _fields(body, {"epoch": _count, "allowances": lambda v: type(v) is dict and len(v) <= 10_000}, "allowances")
+    """What the kiosk may spend per listed member without asking, as of its watermark `as_of`."""
+    doc = _fields(body, {"epoch": _count, "as_of": _count,
+                         "allowances": lambda v: type(v) is dict and len(v) <= 10_000}, "allowances")
     for member, amounts in doc["allowances"].items():
         if not _id_ok(member) or not _amounts(amounts):
             raise _Wrong(f"allowance of {member!r}: {amounts!r} is not valid")
@@ -303,8 +358,8 @@ def _spend_request(body: Mapping[str, Any], route: Route) -> dict[str, Any]:
 
 
 def _spend_reply(body: Mapping[str, Any], route: Route) -> dict[str, Any]:
-    return _fields(body, {"granted": lambda v: type(v) is bool, "reason": lambda v: v is None or type(v) is str
-                          and len(v) <= 200, "allowance": _amounts}, "spend reply")
+    return _fields(body, {"granted": _flag, "reason": lambda v: v is None or type(v) is str and len(v) <= 200,
+                          "allowance": _amounts, "as_of": _count}, "spend reply")
 
 
 def _document(body: Mapping[str, Any], route: Route) -> dict[str, Any]:
@@ -329,8 +384,9 @@ _SCHEMAS: dict[tuple[str, str], Callable[[Mapping[str, Any], Route], Any]] = {
     (topics.UP, "events"): _own_events,
     (topics.UP, "directory"): _own_changes,
     (topics.UP, "spend"): _spend_request,
-    (topics.DOWN, "events"): _foreign_events,
-    (topics.DOWN, "directory"): _changes,
+    (topics.UP, "pull"): _pull,
+    (topics.DOWN, "events"): _event_page,
+    (topics.DOWN, "directory"): _change_page,
     (topics.DOWN, "acks"): _ack,
     (topics.DOWN, "allowances"): _allowances,
     (topics.DOWN, "spend"): _spend_reply,

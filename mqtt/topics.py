@@ -4,6 +4,7 @@
     mk/v1/<store>/<kiosk>/up/directory     kiosk -> hub   member directory changes made at the kiosk
     mk/v1/<store>/<kiosk>/up/spend         kiosk -> hub   a spend beyond the allowance (v5 response topic +
                                                           correlation data; the response topic is down/spend)
+    mk/v1/<store>/<kiosk>/up/pull          kiosk -> hub   "send me what I lack": its cursors into the hub's feeds
     mk/v1/<store>/<kiosk>/status           kiosk          "online" / "offline" (retained; the last will)
     mk/v1/<store>/<kiosk>/down/<kind>      hub -> kiosk   acks, events, directory, allowances, spend replies
     mk/v1/<store>/down/documents/<name>    hub -> store   catalog and rules documents (retained)
@@ -33,7 +34,7 @@ UP = "up"
 DOWN = "down"
 SHARE_GROUP = "hub"
 # Kinds of each direction; messages.py gives each its schema.
-UP_KINDS = frozenset({"events", "directory", "spend"})
+UP_KINDS = frozenset({"events", "directory", "spend", "pull"})
 DOWN_KINDS = frozenset({"acks", "events", "directory", "allowances", "spend"})
 ONLINE, OFFLINE = b"online", b"offline"
 

@@ -7,6 +7,7 @@ from typing import Callable
 
 import pytest
 
+from core.codec import to_wire
 from mqtt import messages, topics
 from mqtt.connection import BadBrokerUrl, Connection, Inbound, NotAuthorized, Settings, TlsFailed
 from mqtt.messages import Oversized, Replayed, ReplayGuard
@@ -59,7 +60,7 @@ def test_a_kiosk_publishing_as_another_is_refused_with_135_and_nothing_is_delive
     """mosquitto 2 answers a v5 QoS 1 publish the ACL denies with PUBACK reason code 135 and drops it."""
     hub = inbox(connect("hub"), topics.hub_subscription("events", shared=False))
     k1 = connect("shop1-k1")
-    [(payload, _)] = list(messages.event_batches("shop1-k2", T0, events(1, kiosk="shop1-k2")))
+    [(payload, _)] = list(messages.event_batches("shop1-k2", T0, events(1, kiosk="shop1-k2"), head=1))
     with pytest.raises(NotAuthorized, match="reason code 135"):
         k1.publish(topics.up("shop1", "shop1-k2", "events"), payload).wait(2)
     with pytest.raises(NotAuthorized):  # nor under another store with the other kiosk's id
@@ -68,7 +69,7 @@ def test_a_kiosk_publishing_as_another_is_refused_with_135_and_nothing_is_delive
         k1.publish(topics.down("shop1", "shop1-k1", "acks"), b"{}").wait(2)
     with pytest.raises(queue.Empty):
         hub.get(timeout=QUIET)
-    [(own, _)] = list(messages.event_batches("shop1-k1", T0, events(1)))
+    [(own, _)] = list(messages.event_batches("shop1-k1", T0, events(1), head=1))
     k1.publish(topics.up("shop1", "shop1-k1", "events"), own).wait(2)
     assert hub.get(timeout=2).topic == topics.up("shop1", "shop1-k1", "events")
 
@@ -89,7 +90,7 @@ def test_a_kiosk_never_receives_another_kiosks_down_topic(connect: Connect) -> N
 def test_hub_workers_share_a_subscription_and_each_message_goes_to_one(connect: Connect) -> None:
     workers = [inbox(connect("hub", client_id=f"hub-{i}"), topics.hub_subscription("events")) for i in range(2)]
     k1 = connect("shop1-k1")
-    sent = [payload for payload, _ in messages.event_batches("shop1-k1", T0, events(40), max_batch=1)]
+    sent = [payload for payload, _ in messages.event_batches("shop1-k1", T0, events(40), head=40, max_batch=1)]
     for payload in sent:
         k1.publish(topics.up("shop1", "shop1-k1", "events"), payload).wait(2)
     got: list[list[str]] = [[], []]
@@ -113,7 +114,8 @@ def test_oversized_and_replayed_messages_through_the_broker_are_dropped_with_a_r
     with pytest.raises(Oversized, match="over the"):
         got = box.get(timeout=2)
         messages.decode(got.topic, got.payload)
-    [(payload, _)] = list(messages.event_batches("hub", T0, events(2, kiosk="shop1-k2")))
+    payload = messages.encode("events", "hub", T0, {"events": [to_wire(e) for e in events(2, kiosk="shop1-k2")],
+                                                     "upto": {"shop1-k2": 2}, "more": False})
     guard = ReplayGuard()
     hub.publish(topic, payload).wait(2)
     hub.publish(topic, payload).wait(2)
