@@ -13,6 +13,7 @@ A small wrapper over paho-mqtt 2.x so the agent and the hub never touch paho's c
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 import threading
 import time
@@ -133,6 +134,11 @@ def endpoint(url: str) -> Endpoint:
     return Endpoint(parts.hostname or "", parts.port or 0, parts.scheme == "mqtts")
 
 
+def _no_delay(client: paho.Client, userdata: Any, sock: Any) -> None:
+    """Send small packets at once: Nagle's delay would hold a spend request or an ack for tens of ms."""
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 class Delivery:
     """A publish on its way: `wait` returns once the broker took it, or raises why it did not."""
 
@@ -186,6 +192,7 @@ class Connection:
             client.will_set(s.will.topic, s.will.payload, s.will.qos, s.will.retain)
         client.reconnect_delay_set(s.reconnect_min, s.reconnect_max)  # type: ignore[arg-type]
         client.max_inflight_messages_set(s.max_inflight)
+        client.on_socket_open = self._guard(_no_delay)
         client.on_connect = self._guard(self._on_connect)
         client.on_disconnect = self._guard(self._on_disconnect)
         client.on_publish = self._guard(self._on_publish)

@@ -37,9 +37,10 @@ ALLOWED: dict[str, set[str]] = {
     "kiosk.runtime": EDGES,
     "kiosk.demo": EDGES,
     "mqtt": EDGES | {"kiosk.runtime"},
-    "mqtt.hub": {"core", *LEAVES, "kiosk.config"},  # the head-office hub: the domain and settings, no kiosk store
+    "mqtt.hub": {"core", *LEAVES, "kiosk.config", "mqtt"},  # the head-office hub: the domain, settings and wire
+    # protocol (mqtt.topics, messages, connection), no kiosk store
     "kiosk.ui": EDGES | {"kiosk.runtime", "kiosk.demo"},
-    "kiosk.cli": EDGES | {"kiosk.runtime", "kiosk.demo", "kiosk.ui"},
+    "kiosk.cli": EDGES | {"kiosk.runtime", "kiosk.demo", "kiosk.ui", "mqtt", "mqtt.hub"},
 }
 
 

@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "kiosk.cli.config",
     "kiosk.cli.sync",
     "kiosk.cli.audit",
+    "kiosk.cli.hub",
 ]
 
 DATA_DIR_ENV = "MEMBERKIOSK_DATA_DIR"

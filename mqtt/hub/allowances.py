@@ -32,30 +32,30 @@ def grant(tx: Tx, member_id: str, kiosk_id: str, kind: str, amount: int, now_ms:
     if amount < 0:
         raise ValueError(f"a grant of {amount} is negative; use release to take an allowance back")
     b = balances.lock(tx, [member_id])[member_id]
-    held = _held(tx, member_id)
-    promised = sum(n for (_k, kd), n in held.items() if kd == kind)
-    total = held.get((kiosk_id, kind), 0) + min(amount, max(0, balances.of_kind(b, kind) - promised))
-    _put(tx, member_id, kiosk_id, kind, total, now_ms)
+    have = held(tx, member_id)
+    promised = sum(n for (_k, kd), n in have.items() if kd == kind)
+    total = have.get((kiosk_id, kind), 0) + min(amount, max(0, balances.of_kind(b, kind) - promised))
+    put(tx, member_id, kiosk_id, kind, total, now_ms)
     return total
 
 
 def release(tx: Tx, member_id: str, kiosk_id: str, kind: str, amount: int | None, now_ms: int) -> int:
     """Give back `amount` of the kiosk's allowance (all of it when None); returns what the kiosk still holds."""
     balances.lock(tx, [member_id])
-    have = _held(tx, member_id).get((kiosk_id, kind), 0)
+    have = held(tx, member_id).get((kiosk_id, kind), 0)
     left = 0 if amount is None else max(0, have - amount)
-    _put(tx, member_id, kiosk_id, kind, left, now_ms)
+    put(tx, member_id, kiosk_id, kind, left, now_ms)
     return left
 
 
 def consume(tx: Tx, spent: dict[tuple[str, str, str], int], now_ms: int) -> None:
     """Lower allowances by what applied spends used, (member, kiosk, kind) -> amount; balances rows already locked."""
-    held: dict[tuple[str, str, str], int] = {}
+    have: dict[tuple[str, str, str], int] = {}
     for member_id in sorted({m for m, _k, _kd in spent}):
-        held.update({(member_id, k, kd): n for (k, kd), n in _held(tx, member_id).items()})
+        have.update({(member_id, k, kd): n for (k, kd), n in held(tx, member_id).items()})
     for key, amount in sorted(spent.items()):
-        if held.get(key):
-            _put(tx, *key, max(0, held[key] - amount), now_ms)
+        if have.get(key):
+            put(tx, *key, max(0, have[key] - amount), now_ms)
 
 
 def spends(events: Iterable[Event]) -> dict[tuple[str, str, str], int]:
@@ -77,15 +77,17 @@ def spends(events: Iterable[Event]) -> dict[tuple[str, str, str], int]:
 
 def of_member(tx: Tx, member_id: str) -> list[Allowance]:
     """Every non-zero allowance of a member, by kiosk and kind."""
-    return [Allowance(member_id, k, kind, n) for (k, kind), n in sorted(_held(tx, member_id).items()) if n]
+    return [Allowance(member_id, k, kind, n) for (k, kind), n in sorted(held(tx, member_id).items()) if n]
 
 
-def _held(tx: Tx, member_id: str) -> dict[tuple[str, str], int]:
+def held(tx: Tx, member_id: str) -> dict[tuple[str, str], int]:
+    """A member's allowances, (kiosk, kind) -> amount (zeros included)."""
     return {(k, kind): n for k, kind, n in tx.rows(
         "SELECT kiosk_id, kind, amount FROM allowances WHERE member_id = ?", (member_id,))}
 
 
-def _put(tx: Tx, member_id: str, kiosk_id: str, kind: str, amount: int, now_ms: int) -> None:
+def put(tx: Tx, member_id: str, kiosk_id: str, kind: str, amount: int, now_ms: int) -> None:
+    """Set one allowance; the member's balances row must be locked (that lock keeps the sum within the balance)."""
     tx.run("INSERT INTO allowances (member_id, kiosk_id, kind, amount, updated_at) VALUES (?, ?, ?, ?, ?)"
            " ON CONFLICT (member_id, kiosk_id, kind) DO UPDATE SET amount = excluded.amount,"
            " updated_at = excluded.updated_at", (member_id, kiosk_id, kind, amount, now_ms))

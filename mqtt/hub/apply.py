@@ -52,7 +52,8 @@ class Batch:
 @dataclass(frozen=True)
 class Ack:
     """The hub's application ack for one batch, after its commit: every event of the kiosk up to `watermark` is
-    durable at the hub. `new`, `duplicate` and `refused` count this batch's events."""
+    durable at the hub. `new`, `duplicate` and `refused` count this batch's events; `resend_from` is the first
+    missing sequence when the hub holds events of the kiosk beyond a gap, else None."""
 
     kiosk_id: str
     watermark: int
@@ -60,6 +61,7 @@ class Ack:
     duplicate: int = 0
     refused: int = 0
     ref: str | None = None
+    resend_from: int | None = None
 
 
 def apply(tx: Tx, batches: Sequence[Batch], now_ms: int) -> list[Ack]:
@@ -79,7 +81,9 @@ def apply(tx: Tx, batches: Sequence[Batch], now_ms: int) -> list[Ack]:
         for e in b.events:  # an event twice in one group counts as new once
             counts["duplicate" if e.id in seen or e.id in known else "new" if e.id in added else "refused"] += 1
             seen.add(e.id)
-        acks.append(Ack(b.kiosk_id, watermarks[b.kiosk_id], counts["new"], counts["duplicate"], counts["refused"], b.ref))
+        watermark, resend_from = watermarks[b.kiosk_id]
+        acks.append(Ack(b.kiosk_id, watermark, counts["new"], counts["duplicate"], counts["refused"], b.ref,
+                        resend_from))
     return acks
 
 
@@ -113,8 +117,9 @@ def _fold(tx: Tx, fresh: Sequence[Event], clashes: Sequence[Event], now_ms: int)
               "ON CONFLICT DO NOTHING")
 
 
-def _advance(tx: Tx, batches: Sequence[Batch], moved: set[str], now_ms: int) -> dict[str, int]:
-    """Lock each kiosk's row, move its watermark over the contiguous sequences now held, note when it was seen."""
+def _advance(tx: Tx, batches: Sequence[Batch], moved: set[str], now_ms: int) -> dict[str, tuple[int, int | None]]:
+    """Lock each kiosk's row, move its watermark over the contiguous sequences now held, note when it was seen;
+    per kiosk its watermark and where a gap starts (None without one)."""
     heads: dict[str, tuple[str | None, int]] = {}
     for b in batches:
         store = next((e.store_id for e in b.events), None)
@@ -122,14 +127,15 @@ def _advance(tx: Tx, batches: Sequence[Batch], moved: set[str], now_ms: int) -> 
         old_store, old_top = heads.get(b.kiosk_id, (None, 0))
         heads[b.kiosk_id] = (store or old_store, max(top, old_top))
     tx.insert("INSERT INTO kiosks (kiosk_id)", [(k,) for k in sorted(heads)], "ON CONFLICT DO NOTHING")
-    moved_to: dict[str, int] = {}
+    moved_to: dict[str, tuple[int, int | None]] = {}
     for kiosk_id, (store, top) in sorted(heads.items()):
         watermark, old_top = tx.one(f"SELECT watermark, top FROM kiosks WHERE kiosk_id = ?{tx.lock}", (kiosk_id,))
         if kiosk_id in moved:
             watermark = _contiguous(tx, kiosk_id, watermark)
         tx.run("UPDATE kiosks SET store_id = COALESCE(?, store_id), watermark = ?, top = ?, last_seen = ?"
                " WHERE kiosk_id = ?", (store, watermark, max(top, old_top, watermark), now_ms, kiosk_id))
-        moved_to[kiosk_id] = watermark
+        beyond = tx.one("SELECT seq FROM events WHERE kiosk_id = ? AND seq > ? LIMIT 1", (kiosk_id, watermark))
+        moved_to[kiosk_id] = (watermark, None if beyond is None else watermark + 1)
     return moved_to
 
 

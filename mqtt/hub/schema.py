@@ -2,6 +2,7 @@
 
 Events are kept whole (`body` is the canonical wire JSON) so the hub can pass them on byte for byte; `balances` is
 the fold of `events` (core.ledger), a cache the hub could rebuild; `reconcile` lists what a manager must settle.
+`directory.pos` numbers the directory feed in commit order, so a kiosk's cursor into it never skips a change.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from core.ledger import DEFAULT_TIER
 from mqtt.hub.dialects import Dialect, Tx
 
 VERSION = 1
+DIRECTORY_POS = "directory_pos"  # the meta row that numbers the directory feed, locked by each applying transaction
 
 TABLES = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -27,8 +29,9 @@ TABLES = (
     "CREATE TABLE IF NOT EXISTS allowances (member_id TEXT NOT NULL, kiosk_id TEXT NOT NULL, kind TEXT NOT NULL,"
     " amount BIGINT NOT NULL CHECK (amount >= 0), updated_at BIGINT NOT NULL, PRIMARY KEY (member_id, kiosk_id, kind))",
     "CREATE TABLE IF NOT EXISTS directory (id TEXT PRIMARY KEY, member_id TEXT NOT NULL, kiosk_id TEXT NOT NULL,"
-    " ts BIGINT NOT NULL, kind TEXT NOT NULL, fields TEXT NOT NULL)",
+    " ts BIGINT NOT NULL, kind TEXT NOT NULL, fields TEXT NOT NULL, pos BIGINT NOT NULL UNIQUE)",
     "CREATE INDEX IF NOT EXISTS directory_member ON directory (member_id)",
+    f"INSERT INTO meta (key, value) VALUES ('{DIRECTORY_POS}', '0') ON CONFLICT DO NOTHING",
     "CREATE TABLE IF NOT EXISTS members (member_id TEXT PRIMARY KEY, phone TEXT, erased_at BIGINT)",
     "CREATE INDEX IF NOT EXISTS members_phone ON members (phone)",
 )

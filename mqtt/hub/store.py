@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Callable, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 from core.codec import from_wire
 from core.directory import Record
 from core.events import Event
 from core.ledger import Balances
 from kiosk.clock import wall_ms
-from mqtt.hub import allowances, apply, balances, directory, schema
+from mqtt.hub import allowances, apply, balances, directory, feed, grants, schema
 from mqtt.hub.allowances import Allowance
 from mqtt.hub.apply import Ack, Batch
 from mqtt.hub.dialects import Dialect, Tx, connect
+from mqtt.hub.feed import Page
+from mqtt.hub.grants import Amounts, Decision
 
 RETRIES = 8  # a PostgreSQL deadlock victim runs again; more than a few in a row is a bug, not load
 
@@ -55,15 +57,22 @@ class ReconcileItem:
 class HubStore:
     """Events, watermarks, balances, escrow, directory and reconcile list of the chain, in one database."""
 
-    def __init__(self, db: Dialect, clock: Callable[[], int] = wall_ms) -> None:
+    def __init__(self, db: Dialect, clock: Callable[[], int] = wall_ms, url: str | None = None) -> None:
         self.db = db
         self.clock = clock
+        self.url = url
         schema.create(db)
 
     @classmethod
     def open(cls, url: str, clock: Callable[[], int] = wall_ms) -> HubStore:
         """The store a URL names (sqlite:///PATH or postgresql://...), its tables created when new."""
-        return cls(connect(url), clock)
+        return cls(connect(url), clock, url)
+
+    def reopen(self) -> HubStore:
+        """Another connection to the same database, for another thread."""
+        if self.url is None:
+            raise ValueError("this hub store was opened without a URL; open it with HubStore.open to reopen it")
+        return HubStore.open(self.url, self.clock)
 
     def close(self) -> None:
         """Close the connection."""
@@ -128,6 +137,26 @@ class HubStore:
     def member(self, member_id: str) -> Record:
         """A member's record merged from every kiosk's changes."""
         return self._read(lambda tx: directory.record(tx, member_id))
+
+    def register(self, kiosk_id: str, store_id: str) -> str:
+        """Note the store a kiosk belongs to when the hub first hears of it; the store it is registered to."""
+        return self._write(lambda tx: tx.one(
+            "INSERT INTO kiosks (kiosk_id, store_id) VALUES (?, ?) ON CONFLICT (kiosk_id) DO UPDATE"
+            " SET store_id = COALESCE(kiosks.store_id, excluded.store_id) RETURNING store_id", (kiosk_id, store_id)))[0]
+
+    def pull(self, requester: str, cursors: Mapping[str, int], restore: int | None,
+             directory_after: int) -> tuple[Page, Page]:
+        """A kiosk's next events page and directory page (mqtt.hub.feed), read in one transaction."""
+        return self._read(lambda tx: (feed.events_page(tx, requester, cursors, restore),
+                                      feed.directory_page(tx, directory_after)))
+
+    def offer(self, kiosk_id: str, member_ids: Iterable[str], share: float) -> tuple[int, dict[str, Amounts]]:
+        """Raise a kiosk's allowances of members after its events were applied (mqtt.hub.grants.offer)."""
+        return self._write(lambda tx: grants.offer(tx, kiosk_id, member_ids, share, self.clock()))
+
+    def authorise(self, kiosk_id: str, member_id: str, amounts: Mapping[str, Any]) -> Decision:
+        """Answer a kiosk's request to spend beyond its allowance, all or nothing (mqtt.hub.grants.authorise)."""
+        return self._write(lambda tx: grants.authorise(tx, kiosk_id, member_id, amounts, self.clock()))
 
     def grant(self, member_id: str, kiosk_id: str, kind: str, amount: int) -> int:
         """Let a kiosk spend up to `amount` more of a member's balance offline, as far as no other kiosk was
