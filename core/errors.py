@@ -85,3 +85,17 @@ class MemberErased(KioskError):
 
 class NotAllowed(KioskError):
     """The person at the kiosk may not do this (a cashier where a manager must, a customer where staff must)."""
+
+
+# Chain sync (the kiosk in a chain of stores):
+class SpendRefused(KioskError):
+    """Head office refused a spend beyond what this kiosk may spend of the member on its own."""
+
+
+class SpendOffline(KioskError):
+    """A spend beyond this kiosk's allowance while head office cannot be asked; the message says what can be spent."""
+
+
+class LedgerBehindHub(KioskError):
+    """Head office holds events of this kiosk that its ledger lacks (restored from an old backup): nothing may be
+    written until `memberkiosk sync restore` brings them back."""

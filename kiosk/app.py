@@ -12,6 +12,8 @@ from tinydb import TinyDB
 
 from kiosk import config
 from kiosk.clock import Clock, wall_ms, zone
+from kiosk.services.chain import ChainSync
+from kiosk.services.escrow import DEFAULT_TIMEOUT, Asker, Escrow
 from kiosk.services.gateway import Gateway, check_operator
 from kiosk.services.member_codes import MemberCodes
 from kiosk.services.members import MemberService
@@ -83,8 +85,10 @@ class Kiosk:
         check: bool = True,
         operator: str | None = None,
         key_dir: Path | None = None,
+        escrow: bool | None = None,
     ) -> "Kiosk":
-        """Open (creating if new) the data directory; damaged files raise StoreDamaged here, at start."""
+        """Open (creating if new) the data directory; damaged files raise StoreDamaged here, at start. Spending is
+        held to head office's allowances (escrow) when a broker is configured, or when `escrow` says so."""
         cfg = config.load(flags={"kiosk.id": kiosk_id, "kiosk.store_id": store_id, "kiosk.key_dir": key_dir})
         keys = KeyRing(cfg["kiosk.key_dir"])
         lock_fd = lock_data_dir(data_dir, exclusive=False)
@@ -105,7 +109,11 @@ class Kiosk:
             raise
         clock = clock if isinstance(clock, Clock) else Clock(clock or wall_ms, zone(cfg["kiosk.timezone"]))
         operator = check_operator(operator or os.environ.get(OPERATOR_ENV) or f"cli:{getpass.getuser()}")
-        return cls(data_dir, db, docs, who, clock, Gateway(db, who, clock, chain), keys, operator, lock_fd,
+        gateway = Gateway(db, who, clock, chain)
+        in_chain = cfg["sync.broker"] is not None if escrow is None else escrow
+        if in_chain:
+            gateway.escrow = Escrow(who)
+        return cls(data_dir, db, docs, who, clock, gateway, keys, operator, lock_fd,
                    pin_lock_ms=round(cfg["pins.lock_seconds"] * 1000))
 
     def acting(self) -> str:
@@ -162,6 +170,17 @@ class Kiosk:
     def sync(self) -> SyncService:
         """Ingest of events and member changes made elsewhere; sync by signed file."""
         return SyncService(self.db, self.gateway, self.clock, self.keys)
+
+    @cached_property
+    def chain(self) -> ChainSync:
+        """Chain sync's durable state, for the sync agent: outbox reads, acks, the hub's pages, allowances."""
+        return ChainSync(self.db, self.gateway, self.clock, self.sales)
+
+    def set_asker(self, asker: Asker | None, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """How spends beyond the allowance reach head office (the sync agent, when connected); None: nobody asks,
+        such spends are refused as offline. Without escrow (a kiosk outside a chain) there is nothing to ask."""
+        if self.gateway.escrow is not None:
+            self.gateway.escrow.asker, self.gateway.escrow.timeout = asker, timeout
 
     def close(self) -> None:
         """Release the files; the store is durable at every commit, so this only tidies."""

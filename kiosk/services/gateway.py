@@ -2,8 +2,10 @@
 
 A unit is one SQLite IMMEDIATE transaction. What it appends is stamped with the operator (a staff number,
 `customer` at self-service, `cli:<user>` or `system`), checked against the shared policy (a blocked card, an
-erased member, a malformed operator are refused), linked into the audit chain, and durable when the unit returns. Followers (receipts, sync,
-history) are woken after the commit; they read the ledger themselves, so nothing is lost if that wake-up is.
+erased member, a malformed operator are refused; in a chain, a spend beyond the kiosk's allowance goes to head office
+(kiosk/services/escrow.py), and nothing is written while head office holds a tail of this ledger that it lacks),
+linked into the audit chain, and durable when the unit returns. Followers (receipts, sync, history) are woken after
+the commit; they read the ledger themselves, so nothing is lost if that wake-up is.
 """
 from __future__ import annotations
 
@@ -12,16 +14,19 @@ import logging
 import re
 import sqlite3
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 from core import events as ev
-from core.errors import CardBlocked, InvalidInput, MemberErased, NotAllowed, NotFound
+from core.errors import CardBlocked, InvalidInput, LedgerBehindHub, MemberErased, NotAllowed, NotFound
 from core.events import CUSTOMER, SYSTEM, Event, EventDraft
 from kiosk.clock import Clock
-from kiosk.store import ledger, members as member_rows
+from kiosk.store import chain_state, ledger, members as member_rows
 from kiosk.store.audit import Chain
 from kiosk.store.db import Database
 from kiosk.store.ledger import Identity
+
+if TYPE_CHECKING:
+    from kiosk.services.escrow import Escrow
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +58,15 @@ class Unit:
     who: Identity
     chain: Chain
     events: list[Event] = field(default_factory=list)
+    escrow: Escrow | None = None  # in a chain: what this kiosk may spend of a member without asking head office
 
     def append(self, drafts: Sequence[EventDraft]) -> list[Event]:
         """Apply the policy to `drafts` and append them as one batch (one txn id) of this unit."""
         for member_id in sorted({d.member_id for d in drafts if d.member_id}):
-            _check_member(self.conn, member_id, [d for d in drafts if d.member_id == member_id], self.operator)
+            theirs = [d for d in drafts if d.member_id == member_id]
+            _check_member(self.conn, member_id, theirs, self.operator)
+            if self.escrow is not None:
+                self.escrow.check(self.conn, member_id, theirs, self.operator)
         written = ledger.append(self.conn, self.who, drafts, self.now, self.operator, self.chain)
         self.events += written
         return written
@@ -82,11 +91,19 @@ def _check_card(conn: sqlite3.Connection, uid: str) -> None:
         raise CardBlocked(f"card {uid} was reported lost and no longer works; ask staff for a new card")
 
 
+def _check_tail(conn: sqlite3.Connection) -> None:
+    lost = chain_state.lost_tail(conn)
+    if lost is not None:  # a new event would take a sequence number head office already holds for another
+        raise LedgerBehindHub(f"This kiosk's ledger is missing events up to {lost} that head office holds (restored "
+                              "from an old backup?). Run: memberkiosk sync restore")
+
+
 class Gateway:
     """The one way into the ledger: `unit()` for a use case, `commit()` for a plain batch of drafts."""
 
     def __init__(self, db: Database, who: Identity, clock: Clock, chain: Chain) -> None:
         self.db, self.who, self.clock, self.chain = db, who, clock, chain
+        self.escrow: Escrow | None = None  # set by the bootstrap when the kiosk is in a chain
         self._listeners: list[Callable[[], None]] = []
 
     def subscribe(self, listener: Callable[[], None]) -> None:
@@ -98,9 +115,10 @@ class Gateway:
         """A transaction by `operator`; with `card`, the card it was started by must still be active at commit."""
         check_operator(operator)
         with self.db.transaction() as conn:
+            _check_tail(conn)
             if card is not None:
                 _check_card(conn, card)
-            unit = Unit(conn, self.clock.now_ms(), operator, self.who, self.chain)
+            unit = Unit(conn, self.clock.now_ms(), operator, self.who, self.chain, escrow=self.escrow)
             yield unit
         if unit.events:
             self.notify()

@@ -41,21 +41,27 @@ class IngestReport:
         self.new, self.duplicate, self.flagged = self.new + other.new, self.duplicate + other.duplicate, self.flagged + other.flagged
 
 
-def ingest(conn: sqlite3.Connection, who: Identity, events: Iterable[Event], now_ms: int, chain: Chain) -> IngestReport:
+def ingest(conn: sqlite3.Connection, who: Identity, events: Iterable[Event], now_ms: int, chain: Chain,
+           restoring: bool = False) -> IngestReport:
     """Write the events this ledger lacks, linked into its audit chain, and fold them into the projections; call
-    inside a transaction."""
+    inside a transaction. `restoring` takes back this kiosk's own events that head office holds and this ledger
+    lost (an old backup), only when they continue its own sequence without a gap."""
     given = list(events)
     unique = {e.id: e for e in given}
     known = _known_ids(conn, list(unique))
-    fresh = sorted((e for e in unique.values() if e.id not in known), key=stamp_of)
+    # own events restored go in sequence order, after the others: own events stand in the ledger in sequence order
+    fresh = sorted((e for e in unique.values() if e.id not in known),
+                   key=lambda e: (1, (e.seq, "", 0)) if e.kiosk_id == who.kiosk_id else (0, stamp_of(e)))
     report = IngestReport(new=len(fresh), duplicate=len(given) - len(fresh))
     if not fresh:
         return report
     mine = [e for e in fresh if e.kiosk_id == who.kiosk_id]
-    if mine:
+    if mine and not restoring:
         raise LedgerClash(
             f"{len(mine)} events made on this kiosk ({who.kiosk_id}, from sequence {mine[0].seq}) are missing from its "
             "ledger: it was restored from an older backup, or another kiosk uses the same id. Nothing was imported")
+    if mine:
+        _check_contiguous(conn, who.kiosk_id, [e.seq for e in mine])
     balances = _load_balances(conn, {e.member_id for e in fresh if e.member_id is not None})
     shelf = [e for e in fresh if e.store_id == who.store_id]  # another store's stock is not our shelf
     stock = _load_stock(conn, {sku for e in shelf if isinstance(e.deltas.get("stock"), dict) for sku in e.deltas["stock"]})
@@ -78,6 +84,14 @@ def ingest(conn: sqlite3.Connection, who: Identity, events: Iterable[Event], now
     ledger.save_projections(conn, balances, stock)
     report.flagged = len(overdrafts)
     return report
+
+
+def _check_contiguous(conn: sqlite3.Connection, kiosk_id: str, seqs: Sequence[int]) -> None:
+    head = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events WHERE kiosk_id = ?", (kiosk_id,)).fetchone()[0]
+    if list(seqs) != list(range(head + 1, head + 1 + len(seqs))):
+        raise LedgerClash(
+            f"the restored events of this kiosk ({kiosk_id}) do not continue its ledger: it ends at sequence {head} "
+            f"and they run {seqs[0]}..{seqs[-1]} ({len(seqs)} events) with a gap or an overlap. Nothing was imported")
 
 
 def overdrafts(conn: sqlite3.Connection) -> list[tuple[str, str, str | None, int, int]]:

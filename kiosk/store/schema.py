@@ -210,4 +210,26 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE events ADD COLUMN link BLOB;
     """,
+    # chain sync (kiosk/store/chain_state.py): one row of the link's state (what the hub acknowledged, a lost tail,
+    # the directory positions both ways), a cursor per origin kiosk of the hub's event pages, the hub's spending
+    # allowances per member (whole, as of a watermark of this kiosk), and the head-office documents applied. Own
+    # directory changes are read by kiosk and position.
+    """
+    CREATE TABLE chain_sync (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        acked_seq INTEGER NOT NULL DEFAULT 0,
+        last_ack_at INTEGER,
+        directory_acked INTEGER NOT NULL DEFAULT 0,
+        hub_directory INTEGER NOT NULL DEFAULT 0,
+        lost_tail INTEGER,
+        connected INTEGER NOT NULL DEFAULT 0,
+        connected_since INTEGER
+    );
+    INSERT INTO chain_sync (id) VALUES (1);
+    CREATE TABLE chain_cursors (origin TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+    CREATE TABLE allowances (member_id TEXT PRIMARY KEY, as_of INTEGER NOT NULL, epoch INTEGER NOT NULL,
+                             amounts TEXT NOT NULL);
+    CREATE TABLE chain_documents (name TEXT PRIMARY KEY, version INTEGER NOT NULL, applied_at INTEGER NOT NULL);
+    CREATE INDEX directory_kiosk ON directory (kiosk_id, pos);
+    """,
 ]

@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from kiosk.store import lookups
+from kiosk.store import chain_state, lookups
 
 CALLS = [  # (look-up, arguments, the index its first query must seek)
     (lookups.spend_since, ("M1", 0), "events_member"),
@@ -20,6 +20,11 @@ CALLS = [  # (look-up, arguments, the index its first query must seek)
     (lookups.last_clock, ("C01",), "events_type_ts"),
     (lookups.points_moves, ("M1",), "events_member"),
     (lookups.moved_after, ("M1", "0190-txn"), "events_member"),
+    (chain_state.head, ("k1",), "sqlite_autoindex_events_2"),  # UNIQUE (kiosk_id, seq)
+    (chain_state.own_events, ("k1", 10, 500), "sqlite_autoindex_events_2"),
+    (chain_state.own_moves, ("k1", "M1", 10), "sqlite_autoindex_events_2"),  # then events_member from that position
+    (chain_state.own_changes, ("k1", 0, 500), "directory_kiosk"),
+    (chain_state.count_own_changes, ("k1", 0), "directory_kiosk"),
 ]
 
 
