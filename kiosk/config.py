@@ -177,6 +177,11 @@ DEVICES = (
 SYNC = (
     Key("sync.broker", None, optional(broker), "the chain's MQTT broker (unset: the kiosk works offline)",
         env="MEMBERKIOSK_BROKER"),
+    Key("sync.ca_file", None, optional(directory), "the CA that signed the broker's certificate (unset: the system's)",
+        env="MEMBERKIOSK_BROKER_CA_FILE"),
+    Key("sync.password_file", None, optional(directory),
+        "this kiosk's broker password (unset: mqtt.password in kiosk.key_dir)", env="MEMBERKIOSK_BROKER_PASSWORD_FILE"),
+    Key("sync.pull_seconds", 2.0, seconds, "how often the kiosk asks head office for what it lacks"),
 )
 # PIN checks of staff and members (kiosk/services/pins.py).
 PINS = (

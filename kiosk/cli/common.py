@@ -78,7 +78,22 @@ def acting_staff(kiosk: "Kiosk", args: argparse.Namespace, role: str) -> "Staff"
         raise InvalidInput(f"--operator does not apply to `{args.command}`: --staff names who acts, with their PIN")
     staff = kiosk.staff.authenticate(args.staff, read_secret(f"PIN of staff {args.staff}: "))
     staff.require(role)
+    ask_head_office(kiosk)
     return staff
+
+
+def ask_head_office(kiosk: "Kiosk") -> None:
+    """In a chain, let a spend beyond this kiosk's allowance ask the hub over a connection of this process's own,
+    made at the first such spend (the running agent is another process)."""
+    if kiosk.gateway.escrow is None:
+        return
+    from kiosk.config import load
+    from mqtt.agent.asker import OneShotAsker
+    from mqtt.agent.settings import broker_settings, one_shot_role
+
+    cfg = load()
+    kiosk.set_asker(OneShotAsker(lambda: broker_settings(kiosk, cfg, role=one_shot_role(), will=False), kiosk.who,
+                                 kiosk.clock.now_ms))
 
 
 def manager_before_restore(args: argparse.Namespace) -> None:

@@ -15,18 +15,20 @@ from kiosk.store.documents import replace_table
 
 def _kiosk(args: argparse.Namespace) -> int:
     from kiosk.ui.main import run  # Kivy only when the UI really starts
+    from mqtt.agent.agent import syncing
 
     with open_kiosk(args) as kiosk:
         flags = {"ui.fullscreen": False if args.windowed else None, "ui.idle_seconds": args.idle_seconds}
         cfg = config.load(flags=flags, docs=kiosk.docs)
-        run(
-            kiosk,
-            fullscreen=cfg["ui.fullscreen"],
-            store_name=cfg["ui.store_name"] or kiosk.who.store_id,
-            devices=cfg["devices"],
-            idle_seconds=cfg["ui.idle_seconds"],
-            staff_idle_seconds=cfg["ui.staff_idle_seconds"],
-        )
+        with syncing(kiosk, cfg):  # with a broker configured, the sync agent runs beside the UI
+            run(
+                kiosk,
+                fullscreen=cfg["ui.fullscreen"],
+                store_name=cfg["ui.store_name"] or kiosk.who.store_id,
+                devices=cfg["devices"],
+                idle_seconds=cfg["ui.idle_seconds"],
+                staff_idle_seconds=cfg["ui.staff_idle_seconds"],
+            )
     return 0
 
 
