@@ -36,7 +36,7 @@ def offer(tx: Tx, kiosk_id: str, member_ids: Iterable[str], share: float, now_ms
     returns (as_of, {member: whole allowance})."""
     members = balances.lock(tx, member_ids)
     as_of = watermark(tx, kiosk_id)
-    credits = _credits_above(tx, kiosk_id, as_of, sorted(members))
+    credits = _credits_above(tx, sorted(members))
     offered: dict[str, Amounts] = {}
     for member_id, b in sorted(members.items()):
         have = allowances.held(tx, member_id)
@@ -56,8 +56,9 @@ def authorise(tx: Tx, kiosk_id: str, member_id: str, wanted: Mapping[str, Any], 
     or none; a refusal says what head office holds and how much of it others were promised."""
     b = balances.lock(tx, [member_id])[member_id]
     have = allowances.held(tx, member_id)
-    asked = _flat(wanted)
-    reason = next((r for kind, n in asked.items() if (r := _shortfall(b, have, kiosk_id, kind, n))), None)
+    asked, credits = _flat(wanted), _credits_above(tx, [member_id])[member_id]
+    reason = next((r for kind, n in asked.items() if (r := _shortfall(b, have, kiosk_id, kind, n, credits[kind]))),
+                  None)
     if reason is None:
         for kind, n in asked.items():
             have[(kiosk_id, kind)] = have.get((kiosk_id, kind), 0) + n
@@ -71,12 +72,14 @@ def watermark(tx: Tx, kiosk_id: str) -> int:
     return row[0] if row else 0
 
 
-def _shortfall(b: Balances, have: dict[tuple[str, str], int], kiosk_id: str, kind: str, n: int) -> str | None:
-    """Why `n` more of `kind` cannot be granted to the kiosk, or None when it can."""
+def _shortfall(b: Balances, have: dict[tuple[str, str], int], kiosk_id: str, kind: str, n: int,
+               unsettled: int) -> str | None:
+    """Why `n` more of `kind` cannot be granted to the kiosk, or None when it can; `unsettled` is what kiosks may
+    already spend of their own credits that head office applied out of order (see _credits_above)."""
     balance = balances.of_kind(b, kind)
     others = sum(v for (k, kd), v in have.items() if kd == kind and k != kiosk_id)
     own = have.get((kiosk_id, kind), 0)
-    if n <= balance - others - own:
+    if n <= balance - others - own - unsettled:
         return None
     show = format_fen if kind == "stored_value" else str
     what = {"stored_value": "stored value", "points": "points"}.get(kind) or f"visits of {kind.removeprefix('visits:')}"
@@ -106,13 +109,14 @@ def _flat(amounts: Mapping[str, Any]) -> dict[str, int]:
     return flat
 
 
-def _credits_above(tx: Tx, kiosk_id: str, as_of: int, member_ids: list[str]) -> dict[str, dict[str, int]]:
-    """What the kiosk's events above its watermark (applied out of order) added, per member and kind: the kiosk adds
-    those to an allowance as of its watermark itself, so the hub must not have offered them already."""
+def _credits_above(tx: Tx, member_ids: list[str]) -> dict[str, dict[str, int]]:
+    """What events above their kiosk's watermark (applied out of order) added, per member and kind: each kiosk adds
+    its own such credits to an allowance as of its watermark, so the hub must promise them to nobody."""
     credits: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for part in chunks(member_ids):
-        for member_id, body in tx.rows(f"SELECT member_id, body FROM events WHERE kiosk_id = ? AND seq > ?"
-                                       f" AND member_id IN ({marks(len(part))})", (kiosk_id, as_of, *part)):
+        for member_id, body in tx.rows(f"SELECT e.member_id, e.body FROM events e JOIN kiosks k ON k.kiosk_id ="
+                                       f" e.kiosk_id WHERE e.seq > k.watermark AND e.member_id IN"
+                                       f" ({marks(len(part))})", part):
             deltas = json.loads(body).get("deltas", {})
             for kind in ("stored_value", "points"):
                 credits[member_id][kind] += max(0, deltas.get(kind, 0))
