@@ -28,7 +28,7 @@ from mqtt.messages import BadMessage, Message, ReplayGuard, WrongSender
 
 log = logging.getLogger(__name__)
 SENDER = feed.SENDER
-QUEUE = 1000  # events/directory messages waiting for a commit (each at most 240 KiB): beyond it paho's thread waits
+QUEUE = 256  # messages waiting for a commit, each ≤ 240 KiB (≤ 60 MiB in all); beyond it paho's thread waits
 REQUESTS = 500  # spend or pull requests waiting; beyond it a request is dropped (the kiosk asks again)
 ALLOWANCE_CHUNK = 1000  # members per down/allowances message (a schema allows 10,000)
 POLL = 0.1  # seconds a worker thread waits for work before it looks whether it should stop
