@@ -99,3 +99,8 @@ class SpendOffline(KioskError):
 class LedgerBehindHub(KioskError):
     """Head office holds events of this kiosk that its ledger lacks (restored from an old backup): nothing may be
     written until `memberkiosk sync restore` brings them back."""
+
+
+# Fleet management (head office's commands to a kiosk):
+class KioskLocked(KioskError):
+    """Head office locked this kiosk (the lock screen says why): no sale, refund or top-up until it unlocks it."""

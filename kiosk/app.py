@@ -14,6 +14,7 @@ from kiosk import config
 from kiosk.clock import Clock, wall_ms, zone
 from kiosk.services.chain import ChainSync
 from kiosk.services.escrow import DEFAULT_TIMEOUT, Asker, Escrow
+from kiosk.services.fleet import FleetService
 from kiosk.services.gateway import Gateway, check_operator
 from kiosk.services.member_codes import MemberCodes
 from kiosk.services.members import MemberService
@@ -175,6 +176,11 @@ class Kiosk:
     def chain(self) -> ChainSync:
         """Chain sync's durable state, for the sync agent: outbox reads, acks, the hub's pages, allowances."""
         return ChainSync(self.db, self.gateway, self.clock, self.sales)
+
+    @cached_property
+    def fleet(self) -> FleetService:
+        """Head office's fleet management here: configs applied, commands run once, outcomes to send, the lock."""
+        return FleetService(self.db, self.gateway, self.clock, self.sales)
 
     def set_asker(self, asker: Asker | None, timeout: float = DEFAULT_TIMEOUT) -> None:
         """How spends beyond the allowance reach head office (the sync agent, when connected); None: nobody asks,

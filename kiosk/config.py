@@ -140,6 +140,14 @@ def devices(raw: Any) -> dict[str, dict[str, Any]]:
     return checked
 
 
+def sha256_hex(raw: Any) -> str:
+    """A SHA-256 fingerprint: 64 hex digits (case and ':' separators ignored)."""
+    digits = raw.replace(":", "").lower() if isinstance(raw, str) else ""
+    if not re.fullmatch(r"[0-9a-f]{64}", digits):
+        raise ValueError("expected a SHA-256 fingerprint of 64 hex digits")
+    return digits
+
+
 def optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """`check`, and None for a key left unset."""
     return lambda raw: None if raw is None else check(raw)
@@ -188,7 +196,17 @@ PINS = (
     Key("pins.lock_seconds", 900.0, seconds,
         "a PIN locked by too many wrong tries unlocks this long after the last one (a manager can unlock sooner)"),
 )
-SCHEMA: dict[str, Key] = {key.name: key for key in KIOSK + UI + DEVICES + SYNC + PINS}
+# Zero-touch enrolment (mqtt/fleet/enrol.py): the operator key a fresh kiosk trusts, e.g. on the boot partition.
+ENROLMENT = (
+    Key("fleet.operator_key_sha256", None, optional(sha256_hex),
+        "SHA-256 of the operator's public key (raw bytes); an enrolment token signed by another key is refused"),
+)
+# The fleet agent (mqtt/fleet/kiosk.py): health reports to head office.
+FLEET = (
+    Key("fleet.telemetry_seconds", 30.0, seconds, "how often the kiosk reports its health to head office "
+        "(and at once when a device or the lock changes)"),
+)
+SCHEMA: dict[str, Key] = {key.name: key for key in KIOSK + UI + DEVICES + SYNC + PINS + ENROLMENT + FLEET}
 
 
 class Config:

@@ -5,9 +5,16 @@
     mk/v1/<store>/<kiosk>/up/spend         kiosk -> hub   a spend beyond the allowance (v5 response topic +
                                                           correlation data; the response topic is down/spend)
     mk/v1/<store>/<kiosk>/up/pull          kiosk -> hub   "send me what I lack": its cursors into the hub's feeds
-    mk/v1/<store>/<kiosk>/status           kiosk          "online" / "offline" (retained; the last will)
+    mk/v1/<store>/<kiosk>/up/telemetry     kiosk -> hub   health every fleet.telemetry_seconds and on a change
+    mk/v1/<store>/<kiosk>/up/outcome       kiosk -> hub   what became of a signed config or command (QoS 1)
+    mk/v1/<store>/<kiosk>/up/enrol         kiosk -> hub   "is this enrolment token's nonce unused?" (v5 response
+                                                          topic + correlation data; the response topic is down/enrol)
+    mk/v1/<store>/<kiosk>/status           kiosk          JSON online/offline state (retained; the last will)
     mk/v1/<store>/<kiosk>/down/<kind>      hub -> kiosk   acks, events, directory, allowances, spend replies
     mk/v1/<store>/down/documents/<name>    hub -> store   catalog and rules documents (retained)
+    <address>/down/config/<kind>           operator       a signed config document (retained, one per kind)
+    <address>/down/command                 operator       a signed command (not retained)
+        <address> is mk/v1/<store>/<kiosk> (one kiosk), mk/v1/<store> (a store) or mk/v1/fleet (every kiosk)
     mk/v1/hub/status                       hub            "online" / "offline" (retained; the last will)
     $share/hub/mk/v1/+/+/up/<kind>         hub workers    one shared subscription per kind, load shared
 
@@ -34,11 +41,15 @@ UP = "up"
 DOWN = "down"
 SHARE_GROUP = "hub"
 # Kinds of each direction; messages.py gives each its schema.
-UP_KINDS = frozenset({"events", "directory", "spend", "pull"})
-DOWN_KINDS = frozenset({"acks", "events", "directory", "allowances", "spend"})
+UP_KINDS = frozenset({"events", "directory", "spend", "pull", "telemetry", "outcome", "enrol"})
+DOWN_KINDS = frozenset({"acks", "events", "directory", "allowances", "spend", "enrol"})
+REQUEST_KINDS = frozenset({"spend", "enrol"})  # v5 request/response: the reply goes to the asker's own down/<kind>
 ONLINE, OFFLINE = b"online", b"offline"
 
-RESERVED = frozenset({"hub"})  # the hub's user name and topic level: never a store or kiosk id
+FLEET = "fleet"  # the address level of configs and commands for every kiosk of the chain
+CONFIG, COMMAND = "config", "command"  # the fleet's down kinds, at any address
+CONFIG_KINDS = frozenset({"catalog", "prices", "rules", "settings", "devices"})
+RESERVED = frozenset({"hub", FLEET})  # the hub's user name and topic levels: never a store or kiosk id
 _ID = re.compile(r"^[A-Za-z0-9_.@:-]{1,64}$")
 _DOCUMENT = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
@@ -63,7 +74,7 @@ def check_id(value: str, what: str = "id") -> str:
     if not isinstance(value, str) or not _ID.match(value):
         raise BadTopic(f"{what} {value!r} cannot be a topic level: use 1-64 of A-Z a-z 0-9 _ . @ : -")
     if what in ("store", "kiosk") and value in RESERVED:
-        raise BadTopic(f"{what} id {value!r} is reserved for the hub")
+        raise BadTopic(f"{what} id {value!r} is reserved ({', '.join(sorted(RESERVED))} are topic levels of their own)")
     return value
 
 
@@ -98,6 +109,33 @@ def store_documents(store: str) -> str:
     return f"{ROOT}/{check_id(store, 'store')}/{DOWN}/documents/+"
 
 
+def _address(store: str | None, kiosk: str | None) -> str:
+    """mk/v1/fleet, mk/v1/<store> or mk/v1/<store>/<kiosk>: whom a config or command is for."""
+    if store is None:
+        if kiosk is not None:
+            raise BadTopic(f"kiosk {kiosk!r} needs its store to be addressed")
+        return f"{ROOT}/{FLEET}"
+    address = f"{ROOT}/{check_id(store, 'store')}"
+    return address if kiosk is None else f"{address}/{check_id(kiosk, 'kiosk')}"
+
+
+def config(kind: str, store: str | None = None, kiosk: str | None = None) -> str:
+    """The retained topic of one config kind for every kiosk, a store (`store`) or one kiosk (`store`, `kiosk`)."""
+    if kind not in CONFIG_KINDS:
+        raise BadTopic(f"no config of kind {kind!r}; kinds: {', '.join(sorted(CONFIG_KINDS))}")
+    return f"{_address(store, kiosk)}/{DOWN}/{CONFIG}/{kind}"
+
+
+def configs(store: str | None = None, kiosk: str | None = None) -> str:
+    """The filter of every config kind at an address (every kiosk, a store, or one kiosk)."""
+    return f"{_address(store, kiosk)}/{DOWN}/{CONFIG}/+"
+
+
+def command(store: str | None = None, kiosk: str | None = None) -> str:
+    """The topic of commands for every kiosk, a store (`store`) or one kiosk (`store`, `kiosk`)."""
+    return f"{_address(store, kiosk)}/{DOWN}/{COMMAND}"
+
+
 def status(store: str, kiosk: str) -> str:
     """A kiosk's retained online/offline status, which is also its last will."""
     return f"{ROOT}/{check_id(store, 'store')}/{check_id(kiosk, 'kiosk')}/status"
@@ -115,10 +153,18 @@ def hub_subscription(kind: str, shared: bool = True) -> str:
 
 
 def parse(topic: str) -> Route:
-    """The route of a topic of the tree; BadTopic for anything else (a message there is dropped, not guessed at)."""
+    """The route of a topic of the tree; BadTopic for anything else (a message there is dropped, not guessed at).
+
+    A config or command for every kiosk has the store FLEET and no kiosk; a config's kind is the route's name.
+    """
     parts = topic.split("/")
-    if parts[:2] != ROOT.split("/") or len(parts) not in (5, 6):
+    if parts[:2] != ROOT.split("/") or len(parts) not in (5, 6, 7):
         raise BadTopic(f"{topic!r} is not under {ROOT}/<store>/...")
+    fleet = _parse_fleet(topic, parts)
+    if fleet is not None:
+        return fleet
+    if len(parts) == 7:
+        raise BadTopic(f"{topic!r} is not a topic of the tree")
     store = parts[2]
     check_id(store, "store")
     if len(parts) == 6 and parts[3] == DOWN and parts[4] == "documents":
@@ -134,13 +180,34 @@ def parse(topic: str) -> Route:
     return Route(direction, kind, store, kiosk)
 
 
-def check_response_topic(response_topic: str, store: str, kiosk: str) -> str:
-    """The response topic of a spend request, which must be the asking kiosk's own down/spend.
+def _parse_fleet(topic: str, parts: list[str]) -> Route | None:
+    """The route of a config or command topic at any address; None for a topic of another shape."""
+    if parts[-1] == COMMAND:
+        address, down, kind = parts[2:-2], parts[-2], None
+    elif len(parts) >= 6 and parts[-2] == CONFIG:
+        address, down, kind = parts[2:-3], parts[-3], parts[-1]
+    else:
+        return None
+    if down != DOWN or not 1 <= len(address) <= 2:
+        return None
+    if address == [FLEET]:
+        store, kiosk = FLEET, None
+    else:
+        store, kiosk = check_id(address[0], "store"), check_id(address[1], "kiosk") if len(address) == 2 else None
+    if kind is None:
+        return Route(DOWN, COMMAND, store, kiosk)
+    if kind not in CONFIG_KINDS:
+        raise BadTopic(f"{topic!r}: no config of kind {kind!r}; kinds: {', '.join(sorted(CONFIG_KINDS))}")
+    return Route(DOWN, CONFIG, store, kiosk, kind)
+
+
+def check_response_topic(response_topic: str, store: str, kiosk: str, kind: str = "spend") -> str:
+    """The response topic of a request (spend, enrol), which must be the asking kiosk's own down/<kind>.
 
     The hub may write to every kiosk's down topics, so replying wherever a request says would let one kiosk
     make the hub write into another's (a confused deputy); the hub replies only to the sender's own topic.
     """
-    expected = down(store, kiosk, "spend")
+    expected = down(store, kiosk, kind)
     if response_topic != expected:
         raise BadTopic(f"response topic {response_topic!r} is not the sender's own {expected!r}")
     return response_topic

@@ -71,8 +71,11 @@ def _run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    from mqtt.fleet.kiosk import attach
+
     with open_kiosk(args) as kiosk:
         agent = _agent(kiosk, args)
+        attach(agent, kiosk, config.load(docs=kiosk.docs))  # head office's configs, commands and health reports
         print(f"syncing kiosk {kiosk.who.kiosk_id} with {agent.settings.url} until stopped", flush=True)
         agent.run_until(stop)  # SyncRefused (exit 2 with its message) when the broker refuses this kiosk
     return 0

@@ -3,7 +3,8 @@
 A unit is one SQLite IMMEDIATE transaction. What it appends is stamped with the operator (a staff number,
 `customer` at self-service, `cli:<user>` or `system`), checked against the shared policy (a blocked card, an
 erased member, a malformed operator are refused; in a chain, a spend beyond the kiosk's allowance goes to head office
-(kiosk/services/escrow.py), and nothing is written while head office holds a tail of this ledger that it lacks),
+(kiosk/services/escrow.py), nothing is written while head office holds a tail of this ledger that it lacks, and
+no money changes hands while head office has locked the kiosk),
 linked into the audit chain, and durable when the unit returns. Followers (receipts, sync, history) are woken after
 the commit; they read the ledger themselves, so nothing is lost if that wake-up is.
 """
@@ -17,10 +18,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 from core import events as ev
-from core.errors import CardBlocked, InvalidInput, LedgerBehindHub, MemberErased, NotAllowed, NotFound
+from core.errors import CardBlocked, InvalidInput, KioskLocked, LedgerBehindHub, MemberErased, NotAllowed, NotFound
 from core.events import CUSTOMER, SYSTEM, Event, EventDraft
 from kiosk.clock import Clock
-from kiosk.store import chain_state, ledger, members as member_rows
+from kiosk.store import chain_state, fleet_state, ledger, members as member_rows
 from kiosk.store.audit import Chain
 from kiosk.store.db import Database
 from kiosk.store.ledger import Identity
@@ -34,6 +35,8 @@ _OPERATOR = re.compile(r"^(?:[A-Za-z0-9]{2,12}|cli:[\w.@-]{1,32})$")
 # What an erased member's account may still see: staff refunding an earlier sale, coupons coming back with it,
 # a lost card blocked, and the system's year-end expiry and tier review.
 _AFTER_ERASURE = {ev.SALE_REFUNDED, ev.COUPON_REINSTATED, ev.CARD_BLOCKED, ev.POINTS_EXPIRED, ev.TIER_CHANGED}
+# Money over the counter, which a kiosk locked by head office refuses on every path (screens and commands alike).
+_LOCKED_OUT = {ev.SALE_COMPLETED, ev.SALE_REFUNDED, ev.TOPPED_UP, ev.VISITS_SOLD}
 
 
 def check_operator(operator: str) -> str:
@@ -62,6 +65,8 @@ class Unit:
 
     def append(self, drafts: Sequence[EventDraft]) -> list[Event]:
         """Apply the policy to `drafts` and append them as one batch (one txn id) of this unit."""
+        if any(d.type in _LOCKED_OUT for d in drafts):
+            _check_unlocked(self.conn)
         for member_id in sorted({d.member_id for d in drafts if d.member_id}):
             theirs = [d for d in drafts if d.member_id == member_id]
             _check_member(self.conn, member_id, theirs, self.operator)
@@ -89,6 +94,13 @@ def _check_card(conn: sqlite3.Connection, uid: str) -> None:
     owner = member_rows.card(conn, uid)
     if owner is not None and owner[1] == "blocked":
         raise CardBlocked(f"card {uid} was reported lost and no longer works; ask staff for a new card")
+
+
+def _check_unlocked(conn: sqlite3.Connection) -> None:
+    locked = fleet_state.lock(conn)
+    if locked is not None:
+        raise KioskLocked(f"This kiosk is locked by head office: {locked[0]}. It sells again when head office "
+                          "unlocks it.")
 
 
 def _check_tail(conn: sqlite3.Connection) -> None:

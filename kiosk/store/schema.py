@@ -232,4 +232,16 @@ MIGRATIONS: list[str] = [
     CREATE TABLE chain_documents (name TEXT PRIMARY KEY, version INTEGER NOT NULL, applied_at INTEGER NOT NULL);
     CREATE INDEX directory_kiosk ON directory (kiosk_id, pos);
     """,
+    # fleet management (kiosk/store/fleet_state.py): the operator's config version applied per kind, commands run
+    # (kept until they expire, so a second delivery is answered with the first outcome instead of running again),
+    # outcomes waiting to be published to head office, and the lock that refuses every sale.
+    """
+    CREATE TABLE fleet_configs (kind TEXT PRIMARY KEY, version INTEGER NOT NULL, id TEXT NOT NULL,
+                                applied_at INTEGER NOT NULL);
+    CREATE TABLE fleet_commands (id TEXT PRIMARY KEY, cmd TEXT NOT NULL, expires_at INTEGER NOT NULL,
+                                 outcome TEXT NOT NULL);
+    CREATE INDEX fleet_commands_expiry ON fleet_commands (expires_at);
+    CREATE TABLE fleet_outbox (pos INTEGER PRIMARY KEY AUTOINCREMENT, outcome TEXT NOT NULL);
+    CREATE TABLE fleet_lock (id INTEGER PRIMARY KEY CHECK (id = 1), reason TEXT NOT NULL, since INTEGER NOT NULL);
+    """,
 ]

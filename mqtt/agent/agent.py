@@ -7,6 +7,9 @@ and queues the rest for the loop. Nothing lives only in memory: the ledger is th
 stored by ChainSync, and after any restart the loop rewinds to what the hub acknowledged and pulls from its
 cursors. A v5 refusal (a bad password, an ACL) or a failed TLS handshake stops the agent with `error` set:
 retrying the same credentials cannot help, and a kiosk that hangs silently is worse than one that says why.
+Companions (the fleet agent) ride on the same connection and thread: they subscribe on each new connection and
+do their work in each step of the loop. The retained status is JSON (mqtt/fleet/protocol.py state_payload):
+"online" at each connect, and "offline" as the last will and at a clean stop.
 """
 from __future__ import annotations
 
@@ -15,7 +18,8 @@ import logging
 import threading
 import time
 from collections import deque
-from typing import Any, Callable, Iterator
+from dataclasses import replace
+from typing import Any, Callable, Iterator, Protocol
 
 from core.errors import KioskError
 from kiosk import config
@@ -27,12 +31,15 @@ from mqtt.agent.outbox import Lane, Rows
 from mqtt.agent.settings import broker_settings
 from mqtt.connection import (BadBrokerUrl, BrokerError, BrokerUnreachable, Connection, Delivery, DeliveryTimeout,
                              Inbound, NotAuthorized, Refused, Settings, TlsFailed)
+from mqtt.fleet import kiosk as fleet
+from mqtt.fleet.protocol import software_version, state_payload
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 5.0  # one try to connect; the loop tries again with backoff until stopped
 POLL = 1.0  # seconds between looks at the ledger when no commit of this process woke us (another process's)
 PULL_TIMEOUT = 10.0  # a pull the hub has not answered in this long is sent again
 _FATAL = (Refused, TlsFailed, BadBrokerUrl)
+_DOWN = ("acks", "events", "directory", "allowances", "spend")  # what the hub sends this kiosk's agent
 
 
 class SyncRefused(KioskError):
@@ -41,6 +48,22 @@ class SyncRefused(KioskError):
 
 class RestoreIncomplete(KioskError):
     """`sync restore` did not get back everything head office holds of this kiosk in time."""
+
+
+class Companion(Protocol):
+    """Work that rides on the agent's connection and thread (the fleet agent)."""
+
+    def attach(self, conn: Connection) -> None:
+        """Subscribe on a new connection (before it connects)."""
+
+    def link_up(self) -> None:
+        """The link is up (again): send what waits."""
+
+    def step(self, conn: Connection) -> float | None:
+        """Do the work due, on the agent's thread; seconds until it is due again (None: when woken)."""
+
+    def close(self) -> None:
+        """The agent stopped."""
 
 
 class SyncAgent(BackgroundLoop):
@@ -67,6 +90,8 @@ class SyncAgent(BackgroundLoop):
         self._pulled_at = -PULL_TIMEOUT
         self._awaiting: set[str] = set()  # feeds the last pull has not been answered on yet
         self._more: set[str] = set()  # feeds whose last page said more
+        self.companions: list[Companion] = []
+        self._companions_due: list[float | None] = []
         state, store, me = self.chain.state(), self.who.store_id, self.who.kiosk_id
         self.events = Lane("events", topics.up(store, me, "events"), self._read_events, self._pack_events,
                            state.acked_seq, window, ack_timeout)
@@ -107,6 +132,21 @@ class SyncAgent(BackgroundLoop):
         head = self.chain.head()
         return {"restored": head - before, "head": head, "lost_tail": self.chain.state().lost_tail}
 
+    def sync_now(self) -> None:
+        """Pull from head office and publish what waits at once (a command from head office asks for it)."""
+        self._pulled_at = -PULL_TIMEOUT
+        self.wake()
+
+    def state(self, state: str) -> bytes:
+        """This kiosk's retained status: online or offline, with its version and the config version applied."""
+        return state_payload(state, software_version(), self.who.store_id, self.who.kiosk_id,
+                             self.kiosk.fleet.config_version(), self.clock())
+
+    def publish_state(self) -> None:
+        """Publish the online status again (its config version changed)."""
+        if self._conn is not None and self._conn.connected:
+            self._publish(topics.status(self.who.store_id, self.who.kiosk_id), self.state("online"), retain=True)
+
     @property
     def running(self) -> bool:
         """Whether the loop's thread is alive (it ends when stopped, or on a refusal)."""
@@ -140,12 +180,20 @@ class SyncAgent(BackgroundLoop):
         """Connect, trying again with backoff while the broker is out of reach; False when stopped first."""
         delay, reported = self.settings.reconnect_min, False
         while not self._stop.is_set():
+            settings = self.settings
+            if settings.will is not None:  # the will says the config version of now, not of the agent's start
+                settings = replace(settings, will=replace(settings.will, payload=self.state("offline")))
             try:
-                conn = Connection(self.settings, on_state=self._on_link)
+                conn = Connection(settings, on_state=self._on_link)
             except OSError as e:  # the CA file: missing, unreadable or not PEM
                 raise TlsFailed(f"cannot use the CA file {self.settings.ca_file} (sync.ca_file): {e}") from None
-            conn.subscribe(topics.kiosk_down(self.who.store_id, self.who.kiosk_id), self._on_message)
+            # one filter per kind, not down/+, which overlaps the fleet agent's down/command: a broker may deliver
+            # a message once per matching subscription
+            for kind in _DOWN:
+                conn.subscribe(topics.down(self.who.store_id, self.who.kiosk_id, kind), self._on_message)
             conn.subscribe(topics.store_documents(self.who.store_id), self._on_message)
+            for companion in self.companions:
+                companion.attach(conn)
             try:
                 conn.connect(CONNECT_TIMEOUT)
             except BrokerUnreachable as e:
@@ -190,10 +238,12 @@ class SyncAgent(BackgroundLoop):
         now = time.monotonic()
         if now - self._pulled_at >= (PULL_TIMEOUT if self._awaiting else self.pull_seconds):
             self._pull()
+        self._companions_due = [companion.step(conn) for companion in self.companions]
 
     def _next_wait(self) -> float:
         waits = [POLL, self._pulled_at + (PULL_TIMEOUT if self._awaiting else self.pull_seconds) - time.monotonic()]
         waits += [due for due in (self.events.due_in, self.directory.due_in) if due is not None]
+        waits += [due for due in self._companions_due if due is not None]
         return max(0.01, min(waits))
 
     def _link_changed(self, up: bool) -> None:
@@ -203,18 +253,22 @@ class SyncAgent(BackgroundLoop):
         self._deliveries.clear()
         for lane in (self.events, self.directory):
             lane.rewind()  # what paho held for the old link is gone; the hub dedupes what arrives twice
-        self._publish(topics.status(self.who.store_id, self.who.kiosk_id), topics.ONLINE, retain=True)
+        self._publish(topics.status(self.who.store_id, self.who.kiosk_id), self.state("online"), retain=True)
         self._pull()
+        for companion in self.companions:
+            companion.link_up()
 
     def _goodbye(self) -> None:
         """Say offline (a clean disconnect leaves no last will) and close."""
+        for companion in self.companions:
+            companion.close()
         conn, self._conn = self._conn, None
         if conn is None:
             return
         try:
             if conn.connected:
-                conn.publish(topics.status(self.who.store_id, self.who.kiosk_id), topics.OFFLINE, retain=True) \
-                    .wait(1.0)
+                conn.publish(topics.status(self.who.store_id, self.who.kiosk_id), self.state("offline"),
+                             retain=True).wait(1.0)
         except BrokerError as e:
             log.info("could not say offline before closing: %s", e)
         conn.close()
@@ -356,6 +410,7 @@ def syncing(kiosk: Kiosk, cfg: config.Config) -> Iterator[SyncAgent | None]:
         return
     try:
         agent = SyncAgent(kiosk, broker_settings(kiosk, cfg), kiosk.clock.now_ms, pull_seconds=cfg["sync.pull_seconds"])
+        fleet.attach(agent, kiosk, cfg)
     except KioskError as e:
         log.error("the kiosk runs offline: %s", e)
         yield None

@@ -9,6 +9,7 @@ from kiosk import config
 from kiosk.app import Kiosk
 from mqtt import topics
 from mqtt.connection import Settings, Will
+from mqtt.fleet.protocol import software_version, state_payload
 
 PASSWORD_FILE = "mqtt.password"  # in kiosk.key_dir, beside the kiosk's other secrets
 
@@ -31,7 +32,9 @@ def broker_settings(kiosk: Kiosk, cfg: config.Config, broker: str | None = None,
         raise config.ConfigError(f"--broker {broker}: {e}") from None
     if url is None:
         raise SyncNotConfigured("no broker configured: set sync.broker (env MEMBERKIOSK_BROKER) or give --broker URL")
-    status = Will(topics.status(who.store_id, who.kiosk_id), topics.OFFLINE) if will else None
+    offline = state_payload("offline", software_version(), who.store_id, who.kiosk_id, kiosk.fleet.config_version(),
+                            kiosk.clock.now_ms())  # the agent makes it again at each connect, with what is new
+    status = Will(topics.status(who.store_id, who.kiosk_id), offline) if will else None
     return Settings(url=url, client_id=f"{who.kiosk_id}-{role}", username=who.kiosk_id,
                     password=_password(cfg, kiosk.keys.directory), ca_file=cfg["sync.ca_file"], will=status)
 

@@ -15,6 +15,7 @@ from kiosk.services.escrow import AskFailed
 from kiosk.services.members import Registration
 from mqtt import messages, topics
 from mqtt.agent.agent import SyncAgent, SyncRefused
+from mqtt.fleet.protocol import parse_state
 from tests.agent.conftest import agent_settings
 from tests.mqtt.broker import password
 from tests.mqtt.events import event
@@ -35,6 +36,11 @@ def top_ups(kiosk, member_id: str, n: int) -> None:
     kiosk.gateway.commit("M01", drafts)
 
 
+def state(payload: bytes | None) -> str | None:
+    """online or offline, from a kiosk's retained JSON status."""
+    return None if payload is None else parse_state(payload)["state"]
+
+
 def wait_until(predicate, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -49,7 +55,7 @@ def test_acks_advance_the_durable_watermark_and_the_link_is_recorded(open_kiosk,
     top_ups(k, m, 3)
     agent = start_agent(k)
     wait_until(lambda: k.chain.state().acked_seq == k.chain.head() == 4)
-    hub.wait(lambda: hub.status.get(K1) == topics.ONLINE and hub.received["pull"] and hub.received["directory"])
+    hub.wait(lambda: state(hub.status.get(K1)) == "online" and hub.received["pull"] and hub.received["directory"])
     status = k.chain.status()
     assert (status["connected"], status["unacked"], status["acked_seq"]) == (True, 0, 4)
     assert status["last_ack_at"] is not None
@@ -57,7 +63,7 @@ def test_acks_advance_the_durable_watermark_and_the_link_is_recorded(open_kiosk,
     wait_until(lambda: k.chain.state().acked_seq == 6, timeout=2.0)
     agent.stop()
     assert k.chain.status()["connected"] is False
-    hub.wait(lambda: hub.status.get(K1) == topics.OFFLINE)
+    hub.wait(lambda: state(hub.status.get(K1)) == "offline")
 
 
 def test_no_ack_means_a_resend_from_the_watermark_after_the_timeout(open_kiosk, start_agent, scripted_hub) -> None:
