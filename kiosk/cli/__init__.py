@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "kiosk.cli.sync",
     "kiosk.cli.audit",
     "kiosk.cli.hub",
+    "kiosk.cli.fleet",
 ]
 
 DATA_DIR_ENV = "MEMBERKIOSK_DATA_DIR"

@@ -34,6 +34,17 @@ TABLES = (
     f"INSERT INTO meta (key, value) VALUES ('{DIRECTORY_POS}', '0') ON CONFLICT DO NOTHING",
     "CREATE TABLE IF NOT EXISTS members (member_id TEXT PRIMARY KEY, phone TEXT, erased_at BIGINT)",
     "CREATE INDEX IF NOT EXISTS members_phone ON members (phone)",
+    # the fleet (mqtt.hub.fleetdb): each kiosk's last state, a bounded telemetry history, config/command outcomes
+    "CREATE TABLE IF NOT EXISTS fleet_kiosks (kiosk TEXT PRIMARY KEY, store TEXT NOT NULL,"
+    " online BOOLEAN NOT NULL DEFAULT FALSE, version TEXT, config_version BIGINT NOT NULL DEFAULT 0, unacked BIGINT,"
+    " last_seen BIGINT, devices TEXT NOT NULL DEFAULT '{}', disk_free BIGINT, telemetry TEXT)",
+    "CREATE TABLE IF NOT EXISTS fleet_telemetry (pos {serial}, kiosk TEXT NOT NULL, at BIGINT NOT NULL,"
+    " body TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS fleet_telemetry_kiosk ON fleet_telemetry (kiosk, pos)",
+    "CREATE TABLE IF NOT EXISTS fleet_outcomes (pos {serial}, id TEXT, kiosk TEXT NOT NULL, type TEXT NOT NULL,"
+    " name TEXT, ok BOOLEAN NOT NULL, reason TEXT, version BIGINT, result TEXT NOT NULL DEFAULT '{}',"
+    " at BIGINT NOT NULL, received_at BIGINT NOT NULL, UNIQUE (id, kiosk))",
+    "CREATE INDEX IF NOT EXISTS fleet_outcomes_kiosk ON fleet_outcomes (kiosk, pos)",
 )
 
 

@@ -16,7 +16,7 @@ from core.directory import Record
 from core.events import Event
 from core.ledger import Balances
 from kiosk.clock import wall_ms
-from mqtt.hub import allowances, apply, balances, directory, feed, grants, schema
+from mqtt.hub import allowances, apply, balances, directory, feed, fleetdb, grants, schema
 from mqtt.hub.allowances import Allowance
 from mqtt.hub.apply import Ack, Batch
 from mqtt.hub.dialects import Dialect, Tx, connect
@@ -170,3 +170,24 @@ class HubStore:
     def allowances(self, member_id: str) -> list[Allowance]:
         """A member's allowances, by kiosk and kind."""
         return self._read(lambda tx: allowances.of_member(tx, member_id))
+
+    def fleet_record(self, reports: Sequence[fleetdb.Report]) -> None:
+        """Write kiosks' status, telemetry and outcome reports in one transaction (mqtt.hub.fleetdb.record)."""
+        self._write(lambda tx: fleetdb.record(tx, reports, self.clock()))
+
+    def fleet_kiosks(self, store: str | None = None) -> list[fleetdb.FleetKiosk]:
+        """Every kiosk's last known state (of one store when given), by store and id."""
+        return self._read(lambda tx: fleetdb.kiosks(tx, store))
+
+    def fleet_kiosk(self, kiosk_id: str) -> fleetdb.FleetKiosk | None:
+        """One kiosk's last known state, or None when the hub never heard of it."""
+        return self._read(lambda tx: fleetdb.kiosk(tx, kiosk_id))
+
+    def fleet_history(self, kiosk_id: str, limit: int = 100) -> list[fleetdb.Sample]:
+        """A kiosk's latest telemetry samples, newest first."""
+        return self._read(lambda tx: fleetdb.history(tx, kiosk_id, limit))
+
+    def fleet_outcomes(self, kiosk_id: str | None = None, outcome_id: str | None = None,
+                       limit: int = 100) -> list[fleetdb.Outcome]:
+        """Config and command outcomes newest first, of one kiosk and/or one config or command id."""
+        return self._read(lambda tx: fleetdb.outcomes(tx, kiosk_id, outcome_id, limit))

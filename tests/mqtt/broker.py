@@ -5,23 +5,16 @@ listener at a free port on 127.0.0.1 (plus a plain loopback listener), and is st
 """
 from __future__ import annotations
 
-import datetime
 import getpass
-import ipaddress
 import shutil
 import socket
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
 from mqtt.connection import Settings
+from mqtt.fleet.pki import make_pki
 
 SHIPPED = Path(__file__).resolve().parents[2] / "mqtt" / "broker"
 KIOSKS = {"shop1-k1": "shop1", "shop1-k2": "shop1", "shop2-k1": "shop2"}  # kiosk id (= user name) -> store
@@ -31,49 +24,6 @@ HUB = "hub"
 def password(user: str) -> str:
     """Each test user's password."""
     return f"pw-{user}-secret"
-
-
-@dataclass(frozen=True)
-class Pki:
-    """A CA and a server certificate for 127.0.0.1 and localhost that it signed."""
-
-    ca_file: Path
-    cert_file: Path
-    key_file: Path
-
-
-def make_pki(directory: Path) -> Pki:
-    """A fresh CA and server certificate (EC P-256, valid one day) in `directory`."""
-    directory.mkdir(parents=True, exist_ok=True)
-    now = datetime.datetime.now(datetime.timezone.utc)
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "memberkiosk test CA")])
-    ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-          .not_valid_after(now + datetime.timedelta(days=1))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
-          .add_extension(ca_ski, critical=False)
-          .sign(ca_key, hashes.SHA256()))
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    pki = Pki(directory / "ca.crt", directory / "server.crt", directory / "server.key")
-    pki.ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    pki.cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    pki.key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption()))
-    pki.key_file.chmod(0o600)
-    return pki
 
 
 def free_port() -> int:
