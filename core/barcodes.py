@@ -1,4 +1,5 @@
-"""What a scanned code is: a product (EAN-13/EAN-8/UPC-A/Code 128), our member e-card QR, or our coupon.
+"""What a scanned code is: a product (EAN-13/EAN-8/UPC-A/Code 128), our member e-card QR, our coupon, or a
+fleet enrolment token (a long signed QR that only a kiosk's enrol screen reads: mqtt/fleet/enrol.py checks it).
 
 Pure validation shared by every scanner driver, so a keyboard-wedge and a serial scanner refuse the same
 bad scans with the same words. The coupon QR carries a 4-hex-digit CRC so a misread is caught; it is not a
@@ -21,10 +22,13 @@ CODE128_MAX = 48  # longest free-text code we accept; longer is a misread or an 
 MEMBER_PREFIX = "MK2"  # the signed, minute-fresh member code
 LEGACY_MEMBER_PREFIX = "MK1"  # the static member code of old screens and receipts: identified anyone forever
 COUPON_PREFIX = "MKC1"
+ENROL_PREFIX = "MKE1"  # a fleet enrolment token: "MKE1:" + base64url of its compressed, signed JSON
+ENROL_MAX = 2953  # the most bytes one QR code holds (version 40, level L): the longest scan a scanner buffers
 WINDOW_MS = 60_000  # a member code is made for one minute and accepted in that minute and the next
 _TAG = 256  # the code names its minute modulo this, enough to tell "expired" from "forged" for four hours
 # Member ids are "<kiosk id>-<counter>" and kiosk ids are host names, so ids may hold a-z, '.', '_' (<= 64).
 _IDENT = r"[0-9A-Za-z._-]{1,64}"
+_ENROL = re.compile(rf"^{ENROL_PREFIX}:[A-Za-z0-9_-]{{16,{ENROL_MAX - len(ENROL_PREFIX) - 1}}}$")
 _COUPON = re.compile(rf"^({COUPON_PREFIX}):({_IDENT}):([0-9A-F]{{4}})$")
 _MEMBER = re.compile(rf"^{MEMBER_PREFIX}:({_IDENT}):([0-9A-F]{{2}}):([A-Z2-7]{{13}})$")
 _EAN_LENGTHS = {13: "ean13", 8: "ean8", 12: "upca"}
@@ -44,8 +48,8 @@ class Barcode:
     """A validated scan: the code, its symbology and what it identifies."""
 
     code: str
-    symbology: str  # ean13 | ean8 | upca | code128 | member_qr | coupon
-    kind: str  # product | member | coupon
+    symbology: str  # ean13 | ean8 | upca | code128 | member_qr | coupon | enrol_qr
+    kind: str  # product | member | coupon | enrolment
 
     @property
     def payload_id(self) -> str:
@@ -58,6 +62,11 @@ class Barcode:
 def too_long(max_len: int) -> str:
     """The one wording for an over-long scan, whichever scanner saw it."""
     return f"scan refused: longer than {max_len} characters; scan again"
+
+
+def line_limit(start: str, max_len: int = CODE128_MAX) -> int:
+    """How long a scan that begins with `start` may grow before a scanner refuses it: an enrolment token is long."""
+    return ENROL_MAX if start.startswith(f"{ENROL_PREFIX}:") else max_len
 
 
 def ean_check_digit(body: str) -> int:
@@ -127,6 +136,10 @@ def classify(code: str, max_len: int = CODE128_MAX) -> Barcode:
                              "or tap the member card")
     if code.startswith(f"{COUPON_PREFIX}:"):
         return _coupon(code)
+    if code.startswith(f"{ENROL_PREFIX}:"):
+        if not _ENROL.match(code):
+            raise InvalidBarcode("this enrolment QR code is damaged or cut short; scan it again, or print a new one")
+        return Barcode(code, "enrol_qr", "enrolment")
     if code.isdigit() and len(code) in _EAN_LENGTHS:
         symbology = _EAN_LENGTHS[len(code)]
         want = ean_check_digit(code[:-1])

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Callable, Literal, Union
 
 HealthState = Literal["ok", "degraded", "gone"]
-ScanKind = Literal["product", "member", "coupon"]
+ScanKind = Literal["product", "member", "coupon", "enrolment"]
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class Scanned:
     """A complete, validated barcode."""
 
     code: str
-    symbology: str  # ean13 | ean8 | upca | code128 | member_qr | coupon
+    symbology: str  # ean13 | ean8 | upca | code128 | member_qr | coupon | enrol_qr
     kind: ScanKind
     device: str = ""
 

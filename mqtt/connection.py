@@ -252,6 +252,10 @@ class Connection:
         """Disconnect cleanly (no last will) and stop the network thread."""
         self._client.disconnect()
         self._client.loop_stop()
+        if self._client._thread is None:  # stopped (close was not called on paho's own thread)
+            # paho keeps loop_start's wake-up socket pair until its __del__, which the cycle collector may run after
+            # the sockets' own finalizers: a ResourceWarning, an error under the tests' filterwarnings. Close it now.
+            self._client._reset_sockets(sockpair_only=True)
         self._set_connected(False)
 
     def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False,

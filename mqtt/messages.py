@@ -22,6 +22,9 @@ The bodies (counts are non-negative integers; ids are topic-safe):
                       "allowances": {member: amounts}}: replaces the listed members' allowances whole
     down/spend       {"granted", "reason", "allowance": the member's whole allowance now, "as_of"} (+ correlation)
     documents        {"name", "format", "version", "text"}
+    up/enrol         {"nonce": the enrolment token's, "expires_at": its expiry (ms), "installation": a random id
+                      this machine keeps, so asking again after a lost reply is not a reuse}  (+ response topic, corr.)
+    down/enrol       {"ok": whether the nonce was unused (now recorded as this installation's), "reason"} (+ corr.)
 An allowance granted `as_of` watermark W covers the kiosk's own events up to W; the kiosk adds its own events after
 W (credits and spends) to it, so a grant that crosses a spend in flight never lets the kiosk spend twice.
 """
@@ -186,7 +189,7 @@ def decode(topic: str, payload: bytes, *, response_topic: str | None = None, cor
         raise Malformed(str(e), topic) from None
     except BadMessage as e:  # raised by a schema without the topic at hand
         raise type(e)(e.reason, topic) from None
-    if route.kind == "spend":
+    if route.kind in topics.REQUEST_KINDS:
         _check_request_properties(route, response_topic, correlation, topic)
     return Message(route, msg_id, sender, ts, body, correlation, response_topic)
 
@@ -362,6 +365,19 @@ def _spend_reply(body: Mapping[str, Any], route: Route) -> dict[str, Any]:
                           "allowance": _amounts, "as_of": _count}, "spend reply")
 
 
+_NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def _enrol_request(body: Mapping[str, Any], route: Route) -> dict[str, Any]:
+    return _fields(body, {"nonce": lambda v: type(v) is str and bool(_NONCE.match(v)), "expires_at": _count,
+                          "installation": lambda v: type(v) is str and bool(_NONCE.match(v))}, "enrol request")
+
+
+def _enrol_reply(body: Mapping[str, Any], route: Route) -> dict[str, Any]:
+    return _fields(body, {"ok": _flag, "reason": lambda v: v is None or type(v) is str and len(v) <= 200},
+                   "enrol reply")
+
+
 def _document(body: Mapping[str, Any], route: Route) -> dict[str, Any]:
     doc = _fields(body, {"name": lambda v: v == route.name, "format": lambda v: v in ("toml", "csv", "json"),
                          "version": lambda v: _count(v) and v >= 1, "text": lambda v: type(v) is str}, "document")
@@ -370,12 +386,12 @@ def _document(body: Mapping[str, Any], route: Route) -> dict[str, Any]:
 
 def _check_request_properties(route: Route, response_topic: str | None, correlation: bytes | None,
                               topic: str) -> None:
-    """A spend request names its sender's own reply topic; both directions carry correlation data."""
+    """A request (spend, enrol) names its sender's own reply topic; both directions carry correlation data."""
     if type(correlation) is not bytes or not 1 <= len(correlation) <= MAX_CORRELATION:
-        raise Malformed(f"spend message without 1-{MAX_CORRELATION} bytes of correlation data", topic)
+        raise Malformed(f"{route.kind} message without 1-{MAX_CORRELATION} bytes of correlation data", topic)
     if route.direction == topics.UP:
         try:
-            topics.check_response_topic(response_topic or "", route.store, route.kiosk or "")
+            topics.check_response_topic(response_topic or "", route.store, route.kiosk or "", route.kind)
         except BadTopic as e:
             raise WrongSender(str(e), topic) from None
 
@@ -390,5 +406,7 @@ _SCHEMAS: dict[tuple[str, str], Callable[[Mapping[str, Any], Route], Any]] = {
     (topics.DOWN, "acks"): _ack,
     (topics.DOWN, "allowances"): _allowances,
     (topics.DOWN, "spend"): _spend_reply,
+    (topics.UP, "enrol"): _enrol_request,
+    (topics.DOWN, "enrol"): _enrol_reply,
     (topics.DOWN, "documents"): _document,
 }

@@ -5,7 +5,7 @@ import logging
 import time
 from typing import Any
 
-from core.barcodes import CODE128_MAX, too_long
+from core.barcodes import CODE128_MAX, line_limit, too_long
 from drivers.base import DeviceConfigError, DeviceLost, DriverUnavailable, Watcher
 from drivers.events import OnEvent
 from drivers.scanner.base import Beep, ScanSink
@@ -54,7 +54,8 @@ class SerialLines:
                 out.append(("line", raw.decode("ascii")))
             except UnicodeDecodeError:
                 out.append(("reject", "scan refused: the scanner sent bytes that are not text; check its baud rate"))
-        if len(self._buf) > self._max_len + len(self._end):
+        start = self._buf.lstrip(b"\r\n")[:5].decode("ascii", "replace")  # an enrolment token may be long
+        if len(self._buf) > line_limit(start, self._max_len) + len(self._end):
             self._overflow, self._buf = True, b""
         return out
 

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from core.barcodes import CODE128_MAX, too_long
+from core.barcodes import CODE128_MAX, line_limit, too_long
 from drivers.base import DeviceLost, DriverUnavailable, Watcher
 from drivers.events import OnEvent
 from drivers.scanner.base import Beep, ScanSink
@@ -94,7 +94,7 @@ class WedgeDecoder:
             self._taint = f"scan refused: the barcode pressed {name}, which no product code contains; scan again"
         else:
             self._buf.append(k.KEYMAP[event.code][bool(self._held & k.SHIFT)])
-            if len(self._buf) > self.max_len:
+            if len(self._buf) > line_limit("".join(self._buf[:5]), self.max_len):
                 self._taint = too_long(self.max_len)
         return out
 

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+import sys
 
 from core.events import EventDraft
 from core.payloads import SettingsChanged
@@ -10,13 +13,18 @@ from kiosk import config
 from kiosk.cli.common import add_command, emit, open_kiosk
 from kiosk.services.audit import fingerprint
 from kiosk.services.receipts import SETTINGS_TABLE
+from kiosk.store.db import LEDGER_FILE
 from kiosk.store.documents import replace_table
+
+log = logging.getLogger(__name__)
 
 
 def _kiosk(args: argparse.Namespace) -> int:
     from kiosk.ui.main import run  # Kivy only when the UI really starts
     from mqtt.agent.agent import syncing
 
+    if _unenrolled(args):
+        return _enrol_then_restart(args)
     with open_kiosk(args) as kiosk:
         flags = {"ui.fullscreen": False if args.windowed else None, "ui.idle_seconds": args.idle_seconds}
         cfg = config.load(flags=flags, docs=kiosk.docs)
@@ -30,6 +38,28 @@ def _kiosk(args: argparse.Namespace) -> int:
                 staff_idle_seconds=cfg["ui.staff_idle_seconds"],
             )
     return 0
+
+
+def _unenrolled(args: argparse.Namespace) -> bool:
+    """No kiosk id configured and no store yet: the kiosk must be enrolled before it can sell."""
+    return config.load()["kiosk.id"] is None and not (args.data_dir / LEDGER_FILE).exists()
+
+
+def _enrol_then_restart(args: argparse.Namespace) -> int:
+    """Show the enrol screen; once a scanned token enrolled the kiosk, start this command again as that kiosk."""
+    from kiosk.ui.main import enrol
+    from mqtt.fleet.enrol_kiosk import Place, enrol as enrol_with
+
+    cfg = config.load(flags={"ui.fullscreen": False if args.windowed else None})
+    place = Place.of(cfg, os.environ)
+    enrolled = enrol(lambda text: enrol_with(text, place), args.data_dir, fullscreen=cfg["ui.fullscreen"],
+                     devices=cfg["devices"], store_name=cfg["ui.store_name"] or "memberkiosk")
+    if enrolled is None:
+        return 0  # stopped before a token was scanned
+    log.info("enrolled as kiosk %s of store %s: restarting to sell", enrolled.kiosk, enrolled.store)
+    logging.shutdown()
+    sys.stdout.flush()
+    os.execv(sys.executable, sys.orig_argv)  # a fresh process: Kivy opens its window once per process
 
 
 def _settings(args: argparse.Namespace) -> int:

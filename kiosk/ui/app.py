@@ -3,22 +3,19 @@ from __future__ import annotations
 
 import importlib
 import logging
-import signal
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.factory import Factory
 from kivy.lang import Builder
-from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
+from kivy.properties import ObjectProperty
 
 from drivers.events import CardTapped, DeviceHealth, Scanned, ScanRejected, UnknownCard
 from core.events import CUSTOMER
-from kiosk.ui import i18n, theme
+from kiosk.ui import i18n
 from kiosk.ui import widgets  # noqa: F401  (registers Keypad, DatePicker, SurnamePicker for the kv files)
 from kiosk.ui.boot import PROCESS_T0
 from kiosk.ui.demo_panel import DemoPanel  # noqa: F401  (registers the class app.kv names)
@@ -26,11 +23,13 @@ from kiosk.runtime import DeviceRuntime
 from kiosk.services.receipts import Receipts
 from kiosk.ui.devices import DeviceBridge
 from kiosk.ui.metrics import Metrics
+from kiosk.ui.shell import ShellApp
 from kiosk.ui.tasks import Tasks
 
 log = logging.getLogger(__name__)
 _HERE = Path(__file__).parent
 HOME = "attract"
+LOCK = "lock"  # shown instead of any other screen while head office has the kiosk locked
 WARM_SCREENS = ("member", "checkout")
 
 
@@ -52,14 +51,10 @@ def load_kv_once(path: Path) -> None:
         Builder.load_file(str(path))
 
 
-class KioskApp(App):
-    """Navigation, look (language, large type, contrast), lock-down, inactivity and device routing."""
+class KioskApp(ShellApp):
+    """Navigation, inactivity and device routing, on the shell's look and lock-down."""
 
-    lang = StringProperty(i18n.DEFAULT_LANG)
-    large_type = BooleanProperty(False)
-    high_contrast = BooleanProperty(False)
     staff = ObjectProperty(None, allownone=True)  # the logged-in staff member, None for customers
-    store_name = StringProperty("")
 
     def __init__(self, kiosk: Any, devices: DeviceRuntime, settings: UiSettings = UiSettings(), **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -74,39 +69,9 @@ class KioskApp(App):
         self._bridge = DeviceBridge(self.on_device_event)
         self._unsubscribe: Any = None
         self.health: dict[str, Any] = {}
-        self._quit_allowed = False
-        self._previous_sigterm: Any = None
+        self.lock_reason: str | None = None  # why head office locked the kiosk (kiosk.fleet), None when it sells
         self._warming: Any = None
         self._idle = Clock.create_trigger(self._on_idle, settings.idle_seconds)
-
-    # -- look -------------------------------------------------------------------------------------------------
-    def t(self, key: str, *_bind: Any, **fmt: Any) -> str:
-        """Translated text; kv passes app.lang as an extra argument so the text follows a language switch."""
-        return i18n.translate(self.lang, key, **fmt)
-
-    def t_other(self, key: str, *_bind: Any) -> str:
-        """The text in the language not on show: the attract screen greets in both before anyone chooses."""
-        return i18n.translate(i18n.other(self.lang), key)
-
-    def c(self, name: str, *_bind: Any) -> tuple[float, float, float, float]:
-        """A theme colour; kv passes app.high_contrast so colours follow the contrast switch."""
-        return theme.colour(name, self.high_contrast)
-
-    def fs(self, base: float, *_bind: Any) -> float:
-        """A font size; kv passes app.large_type so sizes follow the large-type switch."""
-        return theme.font_size(base, self.large_type)
-
-    def touch(self, *_bind: Any) -> float:
-        """The height of a touch target (at least 9 mm on the 7-inch panel)."""
-        return theme.touch_px(self.large_type)
-
-    def error_text(self, exc: BaseException) -> str:
-        """A failure told in the current language, with what to do next."""
-        return i18n.error_text(self.lang, exc)
-
-    def toggle_lang(self) -> None:
-        """Switch between Chinese and English."""
-        self.lang = i18n.other(self.lang)
 
     # -- lifecycle --------------------------------------------------------------------------------------------
     def build(self) -> Any:
@@ -120,15 +85,13 @@ class KioskApp(App):
 
     def on_start(self) -> None:
         """Lock the kiosk down, listen to the devices and show the attract screen; log cold start at the first frame."""
-        Window.bind(on_request_close=self._on_request_close, on_keyboard=self._on_keyboard)
+        self.lock_down()
         Window.bind(on_touch_down=self._on_activity, on_key_down=self._on_activity)
-        if Window.fullscreen:
-            Window.grab_mouse()  # and the keyboard (SDL_GRAB_KEYBOARD, set by boot): shortcuts stay in the kiosk
-        if threading.current_thread() is threading.main_thread():
-            self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
         self._unsubscribe = self.devices.subscribe(self._bridge.post)
         if self.settings.demo:
             self.root.ids.demo_panel.fill()
+        self.kiosk.fleet.subscribe(lambda reason: Clock.schedule_once(lambda _dt: self.show_lock(reason)))
+        self.lock_reason = self.kiosk.fleet.locked()
         self.go(HOME)
         self.metrics.after_next_frame("start", PROCESS_T0)
         self._warming = Clock.schedule_once(self._warm, 0.2)
@@ -137,16 +100,10 @@ class KioskApp(App):
         """Stop listening to the devices (whoever started them stops them) and let a running commit finish."""
         self._idle.cancel()
         self._warming.cancel()
-        if self._previous_sigterm is not None:
-            signal.signal(signal.SIGTERM, self._previous_sigterm)
-        Window.unbind(on_request_close=self._on_request_close, on_keyboard=self._on_keyboard)
+        self.release()
         Window.unbind(on_touch_down=self._on_activity, on_key_down=self._on_activity)
         self._unsubscribe()
         self.tasks.shutdown()
-
-    def open_settings(self, *args: Any) -> bool:
-        """Kivy's F1 settings panel would let a customer change the kiosk: never open it."""
-        return False
 
     def quit_by_manager(self) -> None:
         """Leave full screen and exit; offered only on the manager's screen."""
@@ -154,19 +111,6 @@ class KioskApp(App):
             raise PermissionError("only a manager may close the kiosk")
         self._quit_allowed = True
         self.stop()
-
-    def _on_sigterm(self, *_args: Any) -> None:
-        # systemd stopping the kiosk (or a shutdown) is not a customer: quit cleanly on the next frame.
-        self._quit_allowed = True
-        Clock.schedule_once(lambda _dt: self.stop())
-
-    def _on_request_close(self, *_args: Any, **_kwargs: Any) -> bool:
-        # Alt+F4, the window manager's close and SDL_QUIT all land here; True keeps the window open.
-        return not self._quit_allowed
-
-    def _on_keyboard(self, _window: Any, key: int, _scancode: int, _text: str, modifiers: list[str]) -> bool:
-        # Swallow Esc (27), Alt+F4 (285) and Alt+Tab (9): a customer's keyboard must not leave the kiosk.
-        return key == 27 or ("alt" in modifiers and key in (9, 285))
 
     # -- navigation -------------------------------------------------------------------------------------------
     def screen(self, name: str) -> Any:
@@ -181,7 +125,9 @@ class KioskApp(App):
         return screen
 
     def go(self, name: str, **context: Any) -> Any:
-        """Show screen `name`, handing it what it needs to know (a member, a sale)."""
+        """Show screen `name`, handing it what it needs to know (a member, a sale); the lock screen while locked."""
+        if self.lock_reason is not None:
+            name, context = LOCK, {"reason": self.lock_reason}
         screen = self.screen(name)
         screen.enter(**context)
         self.root.ids.screens.current = name
@@ -214,9 +160,15 @@ class KioskApp(App):
         self.lang, self.large_type, self.high_contrast = i18n.DEFAULT_LANG, False, False  # the next customer's defaults
         self.go(HOME)
         manager = self.root.ids.screens
-        for screen in [s for s in manager.screens if s.name != HOME]:
+        for screen in [s for s in manager.screens if s.name not in (HOME, manager.current)]:
             manager.remove_widget(screen)
         self._warm()
+
+    def show_lock(self, reason: str | None) -> None:
+        """Head office locked (a reason) or unlocked (None) the kiosk: the lock screen, or a fresh start screen."""
+        if reason != self.lock_reason and self.root is not None:
+            self.lock_reason = reason
+            self.reset()
 
     def _warm(self, *_args: Any) -> None:
         # Build fresh, empty copies of the screens a card tap or a scan opens, so that tap does not wait for kv.

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from kiosk.ui import boot
 
@@ -23,6 +23,18 @@ def run(kiosk: Any, *, fullscreen: bool = True, devices: Mapping[str, Mapping[st
 
     with DeviceRuntime.start(kiosk, devices or {}, receipt_dir) as runtime:
         KioskApp(kiosk, runtime, UiSettings(**settings)).run()
+
+
+def enrol(enrol_with: Callable[[str], Any], data_dir: Path, *, fullscreen: bool = True,
+          devices: Mapping[str, Mapping[str, Any]] | None = None, store_name: str = "memberkiosk") -> Any:
+    """Show the enrol screen of a kiosk with no identity until a scanned token enrols it; what `enrol_with`
+    returned then, or None when the app was stopped first (SIGTERM)."""
+    boot.configure(data_dir / "kivy", fullscreen=fullscreen)
+    from kiosk.ui.enrol_app import EnrolApp, scanner_config
+
+    app = EnrolApp(enrol_with, scanner_config(devices or {}), store_name=store_name)
+    app.run()
+    return app.enrolled
 
 
 def demo_settings(receipt_dir: Path | None = None, store_name: str = "鲜果超市 Fresh Mart") -> dict[str, Any]:
