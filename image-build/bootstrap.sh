@@ -18,6 +18,7 @@ TEST_PACKAGES=(
   xvfb                                               # a virtual screen for the UI tests
   systemd                                            # systemd-analyze verify for the units
   postgresql                                         # the hub store's tests start a server of their own
+  chromium chromium-driver                           # the web console's tests: headless Chromium under Selenium
 )
 
 bootstrap() {

@@ -7,17 +7,19 @@ import logging
 import os
 import signal
 import socket
+import sys
 import threading
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from core.errors import KioskError
+from core.errors import InvalidInput, KioskError
 from core.money import format_fen
-from kiosk.cli.common import add_command, emit
+from kiosk.cli.common import add_command, emit, read_secret
 from kiosk.clock import wall_ms
 from mqtt import messages, topics
 from mqtt.connection import BrokerError, Connection, Settings
+from mqtt.hub.fleet import FleetService
 from mqtt.hub.service import HubService
 from mqtt.hub.store import HubStore
 
@@ -70,10 +72,15 @@ def _serve(args: argparse.Namespace) -> int:
             service.start(timeout=args.connect_timeout)
         except BrokerError as e:
             raise HubUnavailable(f"hub: {e}") from None
+        fleet = FleetService(store, _settings(args))  # the kiosks' status, telemetry and outcomes
         try:
+            fleet.start(timeout=args.connect_timeout)
             print(f"hub serving {args.broker} with {store.url}", flush=True)
             stop.wait()
+        except BrokerError as e:
+            raise HubUnavailable(f"hub: {e}") from None
         finally:
+            fleet.stop()
             service.stop()
     log.info("hub stopped; dropped messages: %s", dict(service.dropped) or "none")
     return 0
@@ -145,6 +152,82 @@ def _publish_document(args: argparse.Namespace) -> int:
     return 0
 
 
+def _web(args: argparse.Namespace) -> int:
+    # imported here: the console's libraries come with the `web` extra, which a kiosk does not install
+    import uvicorn
+
+    from mqtt.hub.web.app import WebConfig, create_app
+    from mqtt.hub.web.push import Pusher
+    from mqtt.hub.web.secret import session_secret
+
+    if (args.broker is None) != (args.key_dir is None):
+        raise HubUnavailable("to push config from the console give both --broker and --key-dir (the operator key)")
+    pusher = Pusher(_settings(args, "-web"), args.key_dir) if args.broker else None
+    app = create_app(WebConfig(_db_url(args, must_exist=True), session_secret(Path(args.data_dir)), pusher,
+                               session_hours=args.session_hours))
+    logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
+    if args.host not in ("127.0.0.1", "::1", "localhost"):  # the cookie is Secure: kept over https, or on loopback
+        log.warning("hub web listens on %s: serve people through a TLS proxy, not plain http", args.host)
+    print(f"console on http://{args.host}:{args.port} (serve it to people through a TLS proxy)", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", server_header=False)
+    return 0
+
+
+def _users_add(args: argparse.Namespace) -> int:
+    from mqtt.hub.web.accounts import Accounts
+
+    password = read_secret(f"password of {args.name}: ")
+    if sys.stdin.isatty() and read_secret("again: ") != password:
+        raise InvalidInput("the two passwords differ; no account was added")
+    with _open_store(args, must_exist=False) as store:
+        account = Accounts(store.db).add(args.name, args.role, password)
+    emit(args, asdict(account), f"added {account.name} ({account.role})")
+    return 0
+
+
+def _users_list(args: argparse.Namespace) -> int:
+    from mqtt.hub.web.accounts import Accounts
+
+    with _open_store(args) as store:
+        found = Accounts(store.db).all()
+    emit(args, [asdict(a) for a in found], "\n".join(f"{a.name} ({a.role})" for a in found) or "no accounts")
+    return 0
+
+
+def _users_remove(args: argparse.Namespace) -> int:
+    from mqtt.hub.web.accounts import Accounts
+
+    with _open_store(args) as store:
+        Accounts(store.db).remove(args.name)
+    emit(args, {"removed": args.name}, f"removed {args.name}")
+    return 0
+
+
+def _web_commands(sub: argparse._SubParsersAction) -> None:
+    """`hub web` and `hub users add|list|remove`: the head-office web console and its accounts."""
+    p = add_command(sub, "web", _web, "serve the head-office web console (fleet, kiosks, reconcile, push config)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1: behind a TLS proxy)")
+    p.add_argument("--port", type=int, default=8080, help="port to listen on (8080)")
+    p.add_argument("--session-hours", type=float, default=8.0, help="hours a login lasts (8)")
+    p.add_argument("--broker", metavar="URL", help="to push config: the broker (mqtts://host:8883)")
+    p.add_argument("--ca-file", type=Path, help="the CA that signed the broker's certificate (default: system CAs)")
+    p.add_argument("--password-file", help=f"the broker password of user hub (default: env {PASSWORD_ENV})")
+    p.add_argument("--key-dir", type=Path, help="to push config: the directory holding operator.key")
+    _db_option(p)
+    users = add_command(sub, "users", None, "the web console's accounts")
+    users_sub = users.add_subparsers(dest="users_command", metavar="SUBCOMMAND", required=True)
+    p = add_command(users_sub, "add", _users_add, "add an account; its password is asked (or read from stdin)")
+    p.add_argument("name")
+    p.add_argument("--role", required=True, choices=("viewer", "operator"),
+                   help="viewer: sees every page; operator: may also push config")
+    _db_option(p)
+    p = add_command(users_sub, "list", _users_list, "every account and its role")
+    _db_option(p)
+    p = add_command(users_sub, "remove", _users_remove, "remove an account; its sessions end at once")
+    p.add_argument("name")
+    _db_option(p)
+
+
 def _broker_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--broker", required=True, metavar="URL", help="mqtts://host:8883 (mqtt:// only to 127.0.0.1)")
     p.add_argument("--ca-file", type=Path, help="the CA that signed the broker's certificate (default: system CAs)")
@@ -158,7 +241,8 @@ def _db_option(p: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add `hub serve`, `hub members find`, `hub balances`, `hub kiosks`, `hub reconcile`, `hub documents publish`."""
+    """Add `hub serve`, `hub members find`, `hub balances`, `hub kiosks`, `hub reconcile`, `hub documents publish`,
+    and the web console's `hub web` and `hub users`."""
     group = add_command(subparsers, "hub", None, "the head office: serve the chain's kiosks, look its data up")
     sub = group.add_subparsers(dest="hub_command", metavar="SUBCOMMAND", required=True)
     p = add_command(sub, "serve", _serve, "serve the kiosks over MQTT in the foreground until SIGTERM")
@@ -186,3 +270,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--name", required=True, choices=("rules", "catalog"))
     p.add_argument("--format", required=True, choices=("toml", "csv"))
     p.add_argument("file", type=Path)
+    _web_commands(sub)

@@ -18,7 +18,7 @@ from kiosk.store import members as member_rows
 from kiosk.store.documents import DOCS_FILE, load_verified
 from kiosk.store.verify import verify_ledger
 
-ROUNDS = int(os.environ.get("MEMBERKIOSK_CRASH_ROUNDS", "200"))
+ROUNDS = int(os.environ.get("MEMBERKIOSK_CRASH_ROUNDS", "100"))  # a soak: MEMBERKIOSK_CRASH_ROUNDS=1000
 REPO = Path(__file__).resolve().parents[2]
 
 
