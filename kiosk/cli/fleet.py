@@ -77,8 +77,7 @@ def _push_config(args: argparse.Namespace) -> int:
     target, expected = _targets(args)
     now = wall_ms()
     try:
-        payload = protocol.new_config(args.kind, now, target, fmt, body, now)
-        data = signing.sign(payload, key)
+        payload, data = signing.signed_config(args.kind, target, fmt, body, key, now)
     except protocol.Malformed as e:
         raise FleetError(f"config not sent: {e.detail}") from None
     return _send(args, protocol.config_topic(target, args.kind), data, payload, expected, retain=True)

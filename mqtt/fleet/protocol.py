@@ -158,7 +158,7 @@ def state_payload(state: str, version: str, store: str, kiosk: str, config_versi
 
 def parse_state(data: bytes) -> dict[str, Any]:
     """A kiosk's state from its status topic; Malformed says what is wrong."""
-    doc = _object(data)
+    doc = json_object(data)
     _fields(doc, {"state": lambda v: v in STATES, "version": _str, "store": _str, "kiosk": _str,
                   "config_version": _count, "ts": _count}, "state")
     return doc
@@ -250,7 +250,7 @@ def refusal_outcome(type_: str, name: str | None, claimed: Mapping[str, Any], re
 
 def parse_outcome(data: bytes) -> dict[str, Any]:
     """An outcome received on up/outcome; Malformed says what is wrong."""
-    doc = _object(data)
+    doc = json_object(data)
     return _fields(doc, {"id": lambda v: v is None or _uuid(v), "type": lambda v: v in ("config", "command"),
                          "name": lambda v: v is None or _str(v), "ok": lambda v: isinstance(v, bool),
                          "reason": lambda v: v is None or _str(v), "version": lambda v: v is None or _count(v),
@@ -263,7 +263,7 @@ TELEMETRY_KEYS = ("version", "uptime_s", "unacked", "last_sync_at", "devices", "
 
 def parse_telemetry(data: bytes) -> dict[str, Any]:
     """A kiosk's telemetry received on up/telemetry; Malformed says what is wrong."""
-    doc = _object(data)
+    doc = json_object(data)
     optional_count = lambda v: v is None or _count(v)  # noqa: E731
     return _fields(doc, {"version": _str, "uptime_s": _count, "unacked": _count, "last_sync_at": optional_count,
                          "devices": _devices, "disk_free": _count,
@@ -282,7 +282,8 @@ def encode(doc: Mapping[str, Any]) -> bytes:
 
 # --- field checks ---
 
-def _object(data: bytes) -> dict[str, Any]:
+def json_object(data: bytes) -> dict[str, Any]:
+    """A received message as a JSON object; Malformed when it is too big, not JSON, or not an object."""
     if len(data) > MAX_PAYLOAD:
         raise Malformed(f"{len(data)} bytes is over the {MAX_PAYLOAD}-byte limit of a message")
     try:

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from core.codec import dumps
 from core.errors import KioskError
 from kiosk.store.documents import atomic_write
-from mqtt.fleet.protocol import Forged, Malformed
+from mqtt.fleet.protocol import Forged, Malformed, Target, json_object, new_config
 from mqtt.messages import MAX_PAYLOAD
 
 DOMAIN = b"memberkiosk-fleet/1\n"
@@ -133,15 +133,21 @@ def sign(payload: Mapping[str, Any], key: Ed25519PrivateKey, domain: bytes = DOM
     return dumps({"signed": payload, "sig": base64.b64encode(signature).decode()}).encode()
 
 
+def signed_config(kind: str, target: Target, fmt: str, body: str, key: Ed25519PrivateKey,
+                  now_ms: int) -> tuple[dict[str, Any], bytes]:
+    """A config document for `target`, versioned by the operator's clock and signed: (payload, message bytes);
+    Malformed when the body does not fit one message."""
+    payload = new_config(kind, now_ms, target, fmt, body, now_ms)
+    data = sign(payload, key)
+    if len(data) > MAX_PAYLOAD:
+        raise Malformed(f"the signed {kind} has {len(data)} bytes, over the {MAX_PAYLOAD}-byte limit of a message")
+    return payload, data
+
+
 def verify(data: bytes, key: Ed25519PublicKey, domain: bytes = DOMAIN) -> dict[str, Any]:
     """The payload of a signed message; Malformed when it is no signed message, Forged when the signature fails."""
-    if len(data) > MAX_PAYLOAD:
-        raise Malformed(f"{len(data)} bytes is over the {MAX_PAYLOAD}-byte limit of a message")
-    try:
-        doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise Malformed(f"not JSON: {e}") from None
-    if not isinstance(doc, dict) or set(doc) != {"signed", "sig"} or not isinstance(doc["signed"], dict) \
+    doc = json_object(data)
+    if set(doc) != {"signed", "sig"} or not isinstance(doc["signed"], dict) \
             or not isinstance(doc["sig"], str):
         raise Malformed('not a signed message {"signed": {...}, "sig": "..."}')
     try:

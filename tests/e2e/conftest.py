@@ -58,11 +58,11 @@ class Process:
 class KioskCli:
     """One kiosk: its data and key dirs, its configuration in the environment, its commands and its agent."""
 
-    def __init__(self, root: Path, kiosk_id: str, broker: Mosquitto) -> None:
+    def __init__(self, root: Path, kiosk_id: str, broker: Mosquitto, secret: str | None = None) -> None:
         self.id, self.store, self.root = kiosk_id, KIOSKS[kiosk_id], root
-        keys = root / f"{kiosk_id}-keys"
+        self.keys = keys = root / f"{kiosk_id}-keys"
         share_pii_key(root / "chain-pii.key", keys)
-        (keys / "mqtt.password").write_text(password(kiosk_id) + "\n")
+        (keys / "mqtt.password").write_text((secret or password(kiosk_id)) + "\n")
         self.env = {**os.environ, "MEMBERKIOSK_DATA_DIR": str(root / kiosk_id), "MEMBERKIOSK_KIOSK_ID": kiosk_id,
                     "MEMBERKIOSK_STORE_ID": self.store, "MEMBERKIOSK_KEY_DIR": str(keys),
                     "MEMBERKIOSK_BROKER": broker.url, "MEMBERKIOSK_BROKER_CA_FILE": str(broker.pki.ca_file),
@@ -91,11 +91,11 @@ class KioskCli:
 class HubCli:
     """`memberkiosk hub serve` on a database, and the hub's read commands on it."""
 
-    def __init__(self, root: Path, broker: Mosquitto, db: str) -> None:
-        secret = root / "hub.password"
-        secret.write_text(password("hub") + "\n")
+    def __init__(self, root: Path, broker: Mosquitto, db: str, secret: str | None = None) -> None:
+        file = root / "hub.password"
+        file.write_text((secret or password("hub")) + "\n")
         self.db, self.root = db, root
-        self.login = ["--broker", broker.url, "--ca-file", str(broker.pki.ca_file), "--password-file", str(secret)]
+        self.login = ["--broker", broker.url, "--ca-file", str(broker.pki.ca_file), "--password-file", str(file)]
         self.server: Process | None = None
 
     def serve(self) -> None:

@@ -24,7 +24,6 @@ from mqtt.fleet import protocol, signing
 from mqtt.fleet.protocol import Malformed, Target
 from mqtt.hub.web.guard import checked_form, require
 from mqtt.hub.web.views import backend, render, viewer
-from mqtt.messages import MAX_PAYLOAD
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +52,7 @@ class Pusher:
         """Sign and publish; KeyFileError (passphrase), Malformed (document) or BrokerError say what failed."""
         key = signing.load_private(self.key_dir, passphrase)
         now = self.clock()  # the operator's clock orders versions: a kiosk refuses one not newer than it holds
-        payload = protocol.new_config(kind, now, target, fmt, body, now)
-        data = signing.sign(payload, key)
-        if len(data) > MAX_PAYLOAD:
-            raise Malformed(f"the signed document has {len(data)} bytes, over the broker's {MAX_PAYLOAD}-byte limit")
+        payload, data = signing.signed_config(kind, target, fmt, body, key, now)
         topic = protocol.config_topic(target, kind)
         conn = Connection(replace(self.settings, client_id=f"{self.settings.client_id}-{next(self._ids)}"))
         conn.connect(self.timeout)
