@@ -74,6 +74,9 @@ def _export(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     if not (args.data_dir / LEDGER_FILE).exists() and not existing_store(args.data_dir):
+        if args.if_present:  # a kiosk before its enrolment or first start: nothing to check yet
+            emit(args, {"ok": True, "problems": [], "note": "no store yet"}, f"no store yet at {args.data_dir}")
+            return 0
         raise KioskError(f"no store at {args.data_dir}")
     keys = KeyRing(load_config()["kiosk.key_dir"])
     report = verify_store(args.data_dir, keys.secret("audit"), keys)
@@ -119,7 +122,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("file", type=Path)
     p = add_command(subparsers, "export", _export, "export members with balances as CSV (or --json)")
     p.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
-    add_command(subparsers, "verify", _verify, "check the whole store; exit 0 when intact, 3 naming what is wrong")
+    p = add_command(subparsers, "verify", _verify, "check the whole store; exit 0 when intact, 3 naming what is wrong")
+    p.add_argument("--if-present", action="store_true",
+                   help="pass when there is no store yet (a new kiosk before enrolment), as the kiosk's unit does")
     p = add_command(subparsers, "backup", _backup, "write a signed, consistent snapshot, even while the kiosk runs")
     p.add_argument("file", type=Path, help="the backup file, or a folder to write it into")
     p = add_command(subparsers, "restore", _restore, "replace the store with a verified backup (kiosk stopped)")

@@ -89,6 +89,8 @@ def test_import_reports_bad_lines_and_imports_the_rest_atomically(cli, tmp_path:
 
 
 def test_verify_backup_restore(cli, tmp_path: Path) -> None:
+    assert "no store at" in cli("verify", check_rc=2).stderr
+    assert cli("verify", "--if-present").stdout.startswith("no store yet")  # the unit's check before enrolment
     cli("members", "add", "--phone", "13800138000", "--consent")
     _manager(cli)
     cli("topup", "k9-000001", "10", *MANAGER, input=PIN)
