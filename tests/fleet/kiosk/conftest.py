@@ -1,5 +1,5 @@
-"""Real kiosks in temporary data directories with their fleet agent, on a real mosquitto (the shipped ACL), and an
-operator that signs with a throwaway Ed25519 key and publishes as `hub`."""
+"""Real kiosks in temporary data directories with their fleet agent, on the real mosquitto that `fleet broker-config`
+wrote (per-kiosk credentials and ACL), and an operator that signs with a throwaway Ed25519 key and publishes as `hub`."""
 from __future__ import annotations
 
 import json
@@ -26,9 +26,14 @@ from tests.mqtt import conftest as mqtt_fixtures
 from tests.mqtt.broker import KIOSKS, Mosquitto
 from tests.pricing.conftest import DEMO
 
-broker = mqtt_fixtures.broker
 callback_errors, fail_on_callback_errors = mqtt_fixtures.callback_errors, mqtt_fixtures.fail_on_callback_errors
 HOUR = 3_600_000
+
+
+@pytest.fixture
+def broker(fleet_broker: Mosquitto) -> Mosquitto:
+    """The chain's broker as the operator sets it up (tests/fleet/conftest.py)."""
+    return fleet_broker
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,6 @@ from mqtt.fleet import protocol
 from mqtt.fleet.kiosk import RESTART_EXIT
 from tests.conftest import _console_script
 from tests.fleet.kiosk.conftest import write_operator_pub, wait
-from tests.mqtt.broker import password
 
 K2 = "shop1-k2"
 
@@ -24,7 +23,7 @@ def sync_run(tmp_path: Path, broker, operator_key) -> Iterator[Any]:
     """Start `memberkiosk sync run` for kiosk shop1-k2 (telemetry every 0.5 s); killed by its PID after the test."""
     keys = tmp_path / "keys-k2"
     write_operator_pub(keys, operator_key)
-    (keys / "mqtt.password").write_text(password(K2))
+    (keys / "mqtt.password").write_text(broker.password(K2))
     (tmp_path / "kiosk.toml").write_text("[fleet]\ntelemetry_seconds = 0.5\n")
     env = {**os.environ, "MEMBERKIOSK_DATA_DIR": str(tmp_path / "k2"), "MEMBERKIOSK_KIOSK_ID": K2,
            "MEMBERKIOSK_STORE_ID": "shop1", "MEMBERKIOSK_KEY_DIR": str(keys), "MEMBERKIOSK_BROKER": broker.url,
