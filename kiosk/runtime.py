@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from core.errors import KioskError
 from drivers.base import safe_emit
 from drivers.events import DeviceEvent, DeviceHealth
 from drivers.factory import build
@@ -19,10 +20,15 @@ from kiosk.followers.receipts import ReceiptFollower
 from kiosk.followers.runner import FollowerRunner
 from kiosk.printing.worker import PrintWorker
 from kiosk.services.receipts import Receipts
+from kiosk.store import print_jobs
 
 log = logging.getLogger(__name__)
 
 Subscriber = Callable[[DeviceEvent], None]
+
+
+class NoPrinter(KioskError):
+    """A test receipt was asked for on a kiosk that runs no printer."""
 
 
 class DeviceRuntime:
@@ -91,6 +97,20 @@ class DeviceRuntime:
     def health(self) -> list[DeviceHealth]:
         """Every device's current health, for the staff status screen."""
         return [device.health() for device in self.devices.values()]
+
+    def health_by_kind(self) -> dict[str, DeviceHealth]:
+        """Each device's current health by kind (card, scanner, printer), for head office's telemetry."""
+        return {kind: device.health() for kind, device in list(self.devices.items())}
+
+    def print_test(self) -> None:
+        """Queue a test receipt through the print queue (head office's `print_test`); NoPrinter without a printer."""
+        printing = self.printing
+        if printing is None:
+            raise NoPrinter("this kiosk runs no printer: configure one with 'memberkiosk devices --config FILE --save'")
+        with self.kiosk.db.transaction() as conn:
+            job = print_jobs.enqueue_test(conn, self.kiosk.clock.now_ms())
+        log.info("test receipt queued (job %d)", job)
+        printing.wake()
 
     def stop(self) -> None:
         """Stop the followers, printing and every device; one that fails to stop does not keep the others running."""

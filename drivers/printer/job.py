@@ -63,11 +63,16 @@ def receipt_job(receipt: Receipt, width: int = WIDTH_58MM, reprint: bool = False
     lines = layout(receipt, width)
     if reprint:
         lines.insert(0, center("*** 重印 REPRINT ***", width))
+    return lines_job(lines, receipt.qr_payload)
+
+
+def lines_job(lines: list[str], qr_payload: str | None = None) -> bytes:
+    """Text lines as one job, the first in bold, with an e-card QR when given, then the cut."""
     job = bytearray(INIT + SINGLE_BYTE_TABLE + CHINESE_ON + ALIGN_LEFT)
     job += BOLD_ON + encode_text(lines[0]) + BOLD_OFF + LF
     for line in lines[1:]:
         job += encode_text(line) + LF
-    if receipt.qr_payload:
-        job += ALIGN_CENTER + qr_commands(receipt.qr_payload) + LF + encode_text(QR_CAPTION) + LF + ALIGN_LEFT
+    if qr_payload:
+        job += ALIGN_CENTER + qr_commands(qr_payload) + LF + encode_text(QR_CAPTION) + LF + ALIGN_LEFT
     job += cut_commands()
     return bytes(job)

@@ -22,13 +22,15 @@ log = logging.getLogger(__name__)
 def _kiosk(args: argparse.Namespace) -> int:
     from kiosk.ui.main import run  # Kivy only when the UI really starts
     from mqtt.agent.agent import syncing
+    from mqtt.fleet.kiosk import riding_on
 
     if _unenrolled(args):
         return _enrol_then_restart(args)
     with open_kiosk(args) as kiosk:
         flags = {"ui.fullscreen": False if args.windowed else None, "ui.idle_seconds": args.idle_seconds}
         cfg = config.load(flags=flags, docs=kiosk.docs)
-        with syncing(kiosk, cfg):  # with a broker configured, the sync agent runs beside the UI
+        with syncing(kiosk, cfg) as agent:  # with a broker configured, the sync agent runs beside the UI
+            fleet = riding_on(agent)  # it reports the UI's devices and prints head office's test receipts
             run(
                 kiosk,
                 fullscreen=cfg["ui.fullscreen"],
@@ -36,6 +38,7 @@ def _kiosk(args: argparse.Namespace) -> int:
                 devices=cfg["devices"],
                 idle_seconds=cfg["ui.idle_seconds"],
                 staff_idle_seconds=cfg["ui.staff_idle_seconds"],
+                use_devices=fleet.use_devices if fleet is not None else None,
             )
     return 0
 

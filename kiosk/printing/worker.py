@@ -5,7 +5,8 @@ import logging
 from pathlib import Path
 
 from drivers.printer.base import Printer, PrinterError
-from drivers.printer.job import receipt_job
+from core.receipt import center
+from drivers.printer.job import lines_job, receipt_job
 from kiosk.background import BackgroundLoop
 from kiosk.clock import Clock
 from kiosk.printing.preview import save_preview
@@ -38,10 +39,13 @@ class PrintWorker(BackgroundLoop):
         if job is None:
             return False
         try:
-            receipt = self.receipts.for_sale(job.txn)
-            if self._preview_dir is not None and not job.reprint:
-                save_preview(receipt, self.printer.columns, self._preview_dir / f"{job.txn}.png")
-            self.printer.send(receipt_job(receipt, self.printer.columns, reprint=job.reprint))
+            if job.test:
+                self.printer.send(lines_job(self._test_page(job.created_ms)))
+            else:
+                receipt = self.receipts.for_sale(job.txn)
+                if self._preview_dir is not None and not job.reprint:
+                    save_preview(receipt, self.printer.columns, self._preview_dir / f"{job.txn}.png")
+                self.printer.send(receipt_job(receipt, self.printer.columns, reprint=job.reprint))
         except Exception as exc:  # PrinterError is expected; anything else is a bug, logged, and retried slowly
             if not isinstance(exc, PrinterError):
                 log.exception("could not print job %d", job.id)
@@ -53,8 +57,14 @@ class PrintWorker(BackgroundLoop):
             return False
         with self.db.transaction() as conn:
             print_jobs.printed(conn, job.id, self.clock.now_ms())
-        log.info("printed receipt for sale %s (job %d)", job.txn, job.id)
+        log.info("printed %s (job %d)", "a test receipt" if job.test else f"receipt for sale {job.txn}", job.id)
         return True
+
+    def _test_page(self, queued_ms: int) -> list[str]:
+        """A test receipt: Chinese, full-width and ASCII text at the printer's width, naming this kiosk and when."""
+        width, who = self.printer.columns, self.receipts.who
+        return [center("打印测试 PRINT TEST", width), f"门店 store {who.store_id}", f"收银机 kiosk {who.kiosk_id}",
+                f"{self.clock.local(queued_ms):%Y-%m-%d %H:%M:%S}", "中文 ￥12.34 ABCabc 0123456789", "-" * width]
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -4,8 +4,8 @@ outcomes kept until sent, and the lock that refuses every sale.
 The fleet agent (mqtt/fleet/kiosk.py) checks signatures and addresses; what it hands here is the operator's. A
 config applies only when its version is newer than the one of its kind applied here, and only whole: the body is
 parsed before anything is written. Rules and catalog load through the sales service (as head-office documents
-do), so a rules change takes effect between sales: a basket already priced keeps the rules it was priced with
-until it is committed with the rulebook read at commit. The version and the outcome are recorded in one
+do), so a rules change takes effect between sales: an open basket keeps the rulebook and catalog of its first scan
+up to its sale (SalesService.pricing), the next basket takes the new ones. The version and the outcome are recorded in one
 transaction after the load: a stop between the two loads the same document again on its redelivery, which changes
 nothing more.
 """
@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import logging
+import threading
 import tomllib
 from dataclasses import replace
 from typing import Any, Callable, Mapping
@@ -108,6 +109,7 @@ class FleetService:
     def __init__(self, db: Database, gateway: Gateway, clock: Clock, sales: SalesService) -> None:
         self.db, self.gateway, self.clock, self.sales = db, gateway, clock, sales
         self._listeners: list[Callable[[str | None], None]] = []
+        self._listeners_lock = threading.Lock()  # the UI subscribes and leaves while the agent's thread calls them
 
     # --- the lock ---
 
@@ -117,9 +119,17 @@ class FleetService:
             found = fleet_state.lock(conn)
         return found[0] if found else None
 
-    def subscribe(self, listener: Callable[[str | None], None]) -> None:
-        """Call `listener(reason or None)` when this process locks or unlocks the kiosk (on the agent's thread)."""
-        self._listeners.append(listener)
+    def subscribe(self, listener: Callable[[str | None], None]) -> Callable[[], None]:
+        """Call `listener(reason or None)` when this process locks or unlocks the kiosk (on the agent's thread);
+        returns the call that unsubscribes."""
+        with self._listeners_lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._listeners_lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+        return unsubscribe
 
     # --- configs ---
 
@@ -190,7 +200,9 @@ class FleetService:
             fleet_state.queue_outcome(conn, outcome)
         if lock is not None or unlock:
             log.warning("head office %s this kiosk%s", "locked" if lock else "unlocked", f": {lock}" if lock else "")
-            for listener in self._listeners:
+            with self._listeners_lock:
+                listeners = list(self._listeners)
+            for listener in listeners:
                 try:
                     listener(lock)
                 except Exception:  # a screen's failure must not undo the lock

@@ -9,7 +9,8 @@ import os
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from types import MappingProxyType
+from typing import Any, Iterable, Mapping, NamedTuple
 
 from core.catalog import Product, from_document
 from core.errors import CouponRejected, NotFound
@@ -57,6 +58,18 @@ def load_catalog(docs: Any, conn: sqlite3.Connection) -> dict[str, Product]:
     return with_stock(conn, products, products)
 
 
+class Pricing(NamedTuple):
+    """The rulebook, catalog by SKU and SKU by barcode one basket is priced with, from its first scan to its sale."""
+
+    rules: Rules
+    products: Mapping[str, Product]
+    barcodes: Mapping[str, str]
+
+    def sku(self, code: str) -> str:
+        """The SKU of a scanned barcode; a typed SKU passes through."""
+        return self.barcodes.get(code, code)
+
+
 class PricingDocs:
     """The rulebook and catalog parsed once, and again only when the documents file has been replaced.
 
@@ -67,22 +80,22 @@ class PricingDocs:
     def __init__(self, docs: Any, path: Path) -> None:
         self.docs, self.path = docs, path
         self._key: tuple[int, int, int] | None = None
-        self._rules: Rules | None = None
-        self._products: dict[str, Product] | None = None
-        self._barcodes: dict[str, str] = {}
+        self._pricing: Pricing | None = None
 
-    def current(self) -> tuple[Rules, dict[str, Product], dict[str, str]]:
-        """(rulebook, catalog by SKU, SKU by barcode), re-read only when the documents file was replaced."""
+    def current(self) -> Pricing:
+        """(rulebook, catalog by SKU, SKU by barcode), re-read only when the documents file was replaced; a read
+        builds a new value, so one already handed out never changes."""
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
             raise NotFound("no rules loaded: run 'memberkiosk rules load rules.toml'") from None
         key = (st.st_ino, st.st_mtime_ns, st.st_size)
-        if key != self._key or self._rules is None or self._products is None:
-            self._rules, self._products = load_rules(self.docs), load_products(self.docs)
-            self._barcodes = {p.barcode: sku for sku, p in self._products.items() if p.barcode}
+        if key != self._key or self._pricing is None:
+            products = load_products(self.docs)
+            barcodes = {p.barcode: sku for sku, p in products.items() if p.barcode}
+            self._pricing = Pricing(load_rules(self.docs), MappingProxyType(products), MappingProxyType(barcodes))
             self._key = key
-        return self._rules, self._products, self._barcodes
+        return self._pricing
 
 
 def member_state(conn: sqlite3.Connection, member_id: str, rules: Rules, now_ms: int, clock: Clock) -> MemberState:

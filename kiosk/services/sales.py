@@ -1,7 +1,9 @@
 """Checkout and refund use cases: quote inside the write transaction, commit the drafts as ONE ledger batch.
 
 Balances, stock and coupon use are read in the same IMMEDIATE transaction that appends the sale, so two
-checkouts can never spend the same points, stored value, visits, stock or coupon.
+checkouts can never spend the same points, stored value, visits, stock or coupon. The rulebook and catalog are a
+value (`pricing()`) a basket may keep from its first scan to its sale, so a rules change that arrives meanwhile
+(head office's fleet agent) takes effect between sales, never inside one; stock is read live all the same.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from kiosk.services import pricing_data as data
 from kiosk.services.audit import fingerprint
 from kiosk.services.pins import PinGuard, WrongPin
 from kiosk.services.gateway import Gateway
+from kiosk.services.pricing_data import Pricing
 from kiosk.store import ledger, members as member_rows, staff as staff_rows
 from kiosk.store.db import Database
 from kiosk.store.documents import replace_table
@@ -49,31 +52,38 @@ class SalesService:
         self.guard = guard
         self.docs = data.PricingDocs(docs, docs_path)
 
+    def pricing(self) -> Pricing:
+        """The rulebook and catalog as they are now, for a basket to keep from its first scan to its sale."""
+        return self.docs.current()
+
     def _quote(self, conn: Any, member_id: str | None, basket: Sequence[BasketLine], coupons: Sequence[str],
-               tender: TenderRequest, now_ms: int, how: Callable[..., Any] = quote) -> Any:
-        rules, products, barcodes = self.docs.current()
-        basket = [BasketLine(barcodes.get(line.sku, line.sku), line.qty) for line in basket]  # scanned or typed
+               tender: TenderRequest, now_ms: int, pricing: Pricing | None, how: Callable[..., Any] = quote) -> Any:
+        pricing = pricing or self.docs.current()
+        rules = pricing.rules
+        basket = [BasketLine(pricing.sku(line.sku), line.qty) for line in basket]  # scanned or typed
         member = data.member_state(conn, member_id, rules, now_ms, self.clock) if member_id else None
-        catalog = data.with_stock(conn, products, {line.sku for line in basket})
+        catalog = data.with_stock(conn, pricing.products, {line.sku for line in basket})  # stock as it is now
         return how(basket, member, rules, catalog, data.coupons_for(conn, coupons, rules.coupons), tender,
                    self.clock.local(now_ms), pricer=native.price_basket)
 
     def preview(self, member_id: str | None, basket: Sequence[BasketLine], coupons: Sequence[str] = (),
-                tender: TenderRequest = TenderRequest()) -> Preview:
-        """What the screen shows after a scan: line prices, amount due, points to earn; nothing is written."""
+                tender: TenderRequest = TenderRequest(), *, pricing: Pricing | None = None) -> Preview:
+        """What the screen shows after a scan: line prices, amount due, points to earn; nothing is written.
+        `pricing` (the basket's, from `pricing()`) instead of the rulebook and catalog of now."""
         with self.db.reading() as conn:
-            return self._quote(conn, member_id, basket, coupons, tender, self.clock.now_ms(), preview)
+            return self._quote(conn, member_id, basket, coupons, tender, self.clock.now_ms(), pricing, preview)
 
     def price(self, member_id: str | None, basket: Sequence[BasketLine], coupons: Sequence[str] = (),
-              tender: TenderRequest = TenderRequest()) -> Quote:
+              tender: TenderRequest = TenderRequest(), *, pricing: Pricing | None = None) -> Quote:
         """The full quote (tenders, change, drafts) the sale would commit now, without committing anything."""
         with self.db.reading() as conn:
-            return self._quote(conn, member_id, basket, coupons, tender, self.clock.now_ms())
+            return self._quote(conn, member_id, basket, coupons, tender, self.clock.now_ms(), pricing)
 
     def checkout(self, member_id: str | None, basket: Sequence[BasketLine], coupons: Sequence[str] = (),
                  tender: TenderRequest = TenderRequest(), *, pin: str | None = None, card: str | None = None,
-                 operator: str | None = None, override: bool = False) -> Sale:
-        """Price and commit a sale as one durable transaction (sale, coupon use, stock, tier change).
+                 operator: str | None = None, override: bool = False, pricing: Pricing | None = None) -> Sale:
+        """Price and commit a sale as one durable transaction (sale, coupon use, stock, tier change), under the
+        basket's `pricing` when given, else the rulebook and catalog of now.
 
         A member's stored value is spent only with their PIN (`pin`), checked here so no screen or command can
         skip it, whoever operates; or when the operator, a manager, overrides it, which the sale's batch records
@@ -88,7 +98,7 @@ class SalesService:
         with self.gateway.unit(operator, card) as unit:
             if spends and override:
                 _require_manager(unit.conn, operator)
-            q = self._quote(unit.conn, member_id, basket, coupons, tender, unit.now)
+            q = self._quote(unit.conn, member_id, basket, coupons, tender, unit.now, pricing)
             overridden = [EventDraft.of(Override("stored_value_pin"), member_id)] if spends and override else []
             events = unit.append([*q.drafts, *overridden])
         return Sale(events[0].id, q, events)
@@ -105,9 +115,10 @@ class SalesService:
             sale = data.sale(conn, drafts[0].data["sale"])[1]
         return refund_preview(sale, drafts)
 
-    def tender_options(self, member_points: int, due: int) -> TenderOptions:
-        """The points a member holding `member_points` may pay with on an order with `due` fen left."""
-        return tender_options(member_points, due, self.docs.current()[0].redemption)
+    def tender_options(self, member_points: int, due: int, *, pricing: Pricing | None = None) -> TenderOptions:
+        """The points a member holding `member_points` may pay with on an order with `due` fen left (under the
+        basket's `pricing` when given)."""
+        return tender_options(member_points, due, (pricing or self.docs.current()).rules.redemption)
 
     def _refund_drafts(self, conn: Any, sale_id: str, lines: Sequence[int] | None, now: int) -> list[EventDraft]:
         sale_id = ledger.resolve_txn(conn, sale_id, self.gateway.who.kiosk_id)

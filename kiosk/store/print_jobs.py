@@ -2,7 +2,7 @@
 
 The receipt itself is not stored: it is built from the committed sale when it prints. A sale gets at most one
 original job (a unique index), so the receipt follower may enqueue the same sale twice after a crash and it
-still prints once.
+still prints once. A test receipt (head office's `print_test`) is a job with TEST_TXN instead of a sale.
 """
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Iterable
 
+TEST_TXN = "print-test"  # the txn of a test receipt's job: no sale, so the worker prints a test page
 
 @dataclass(frozen=True)
 class PrintJob:
@@ -23,6 +24,11 @@ class PrintJob:
     last_error: str | None
     created_ms: int
     printed_ms: int | None
+
+    @property
+    def test(self) -> bool:
+        """A test receipt, not a sale's."""
+        return self.txn == TEST_TXN
 
 
 _COLUMNS = "id, txn, reprint, attempts, next_try_ms, last_error, created_ms, printed_ms"
@@ -44,6 +50,11 @@ def enqueue_reprint(conn: sqlite3.Connection, txn: str, now_ms: int) -> int:
     cur = conn.execute("INSERT INTO print_jobs (txn, reprint, next_try_ms, created_ms) VALUES (?, 1, ?, ?)",
                        (txn, now_ms, now_ms))
     return int(cur.lastrowid)
+
+
+def enqueue_test(conn: sqlite3.Connection, now_ms: int) -> int:
+    """Queue a test receipt (as a reprint, so any number may wait); returns the job id."""
+    return enqueue_reprint(conn, TEST_TXN, now_ms)
 
 
 def next_due(conn: sqlite3.Connection, now_ms: int) -> PrintJob | None:

@@ -68,6 +68,7 @@ class KioskApp(ShellApp):
         self.receipts = Receipts(kiosk.db, kiosk.who, kiosk.docs, kiosk.clock)
         self._bridge = DeviceBridge(self.on_device_event)
         self._unsubscribe: Any = None
+        self._unsubscribe_fleet: Any = None
         self.health: dict[str, Any] = {}
         self.lock_reason: str | None = None  # why head office locked the kiosk (kiosk.fleet), None when it sells
         self._warming: Any = None
@@ -90,19 +91,22 @@ class KioskApp(ShellApp):
         self._unsubscribe = self.devices.subscribe(self._bridge.post)
         if self.settings.demo:
             self.root.ids.demo_panel.fill()
-        self.kiosk.fleet.subscribe(lambda reason: Clock.schedule_once(lambda _dt: self.show_lock(reason)))
+        self._unsubscribe_fleet = self.kiosk.fleet.subscribe(
+            lambda reason: Clock.schedule_once(lambda _dt: self.show_lock(reason)))
         self.lock_reason = self.kiosk.fleet.locked()
         self.go(HOME)
         self.metrics.after_next_frame("start", PROCESS_T0)
         self._warming = Clock.schedule_once(self._warm, 0.2)
 
     def on_stop(self) -> None:
-        """Stop listening to the devices (whoever started them stops them) and let a running commit finish."""
+        """Stop listening to the devices and the lock (whoever started them stops them); let a running commit finish."""
         self._idle.cancel()
         self._warming.cancel()
         self.release()
         Window.unbind(on_touch_down=self._on_activity, on_key_down=self._on_activity)
         self._unsubscribe()
+        self._unsubscribe_fleet()
+        self.root.ids.screens.current_screen.dispatch("on_pre_leave")  # the screen goes too: its timers stop
         self.tasks.shutdown()
 
     def quit_by_manager(self) -> None:

@@ -14,15 +14,22 @@ DEMO_NEW_CARD = ("新卡 New card", "04AB12CD")
 
 
 def run(kiosk: Any, *, fullscreen: bool = True, devices: Mapping[str, Mapping[str, Any]] | None = None,
-        receipt_dir: Path | None = None, **settings: Any) -> None:
-    """Start the device runtime, open the kiosk window and run until a manager closes it; then stop the devices."""
+        receipt_dir: Path | None = None, use_devices: Callable[[Any], Callable[[], None]] | None = None,
+        **settings: Any) -> None:
+    """Start the device runtime, open the kiosk window and run until a manager closes it; then stop the devices.
+    `use_devices(runtime)` (the fleet agent's) lends the runtime out while the UI runs; it returns the detach."""
     boot.configure(kiosk.data_dir / "kivy", fullscreen=fullscreen)
     logging.getLogger("kiosk.ui.metrics").setLevel(logging.INFO)  # start, tap and scan latencies in the log
     from kiosk.runtime import DeviceRuntime
     from kiosk.ui.app import KioskApp, UiSettings
 
     with DeviceRuntime.start(kiosk, devices or {}, receipt_dir) as runtime:
-        KioskApp(kiosk, runtime, UiSettings(**settings)).run()
+        detach = use_devices(runtime) if use_devices is not None else None
+        try:
+            KioskApp(kiosk, runtime, UiSettings(**settings)).run()
+        finally:
+            if detach is not None:
+                detach()
 
 
 def enrol(enrol_with: Callable[[str], Any], data_dir: Path, *, fullscreen: bool = True,

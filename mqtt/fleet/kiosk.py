@@ -31,6 +31,7 @@ from mqtt.fleet import protocol, signing
 from mqtt.fleet.protocol import Failed, Refusal
 
 if TYPE_CHECKING:
+    from kiosk.runtime import DeviceRuntime
     from mqtt.agent.agent import SyncAgent
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,17 @@ class FleetAgent:
     def close(self) -> None:
         """The agent stopped: stop keeping log lines."""
         logging.getLogger().removeHandler(self.logs)
+
+    def use_devices(self, runtime: DeviceRuntime) -> Callable[[], None]:
+        """Report the health of `runtime`'s devices and print test receipts through its print queue (the UI's
+        runtime starts after this agent); returns the call that detaches it before the runtime stops."""
+        self.devices, self.print_test = runtime.health_by_kind, runtime.print_test
+        self.agent.wake()  # telemetry says so at once
+
+        def detach() -> None:
+            self.devices = self.print_test = None
+            self.agent.wake()
+        return detach
 
     # --- in: paho's thread queues, the agent's thread checks and acts ---
 
@@ -291,6 +303,12 @@ def operator_key(kiosk: Kiosk, cfg: config.Config) -> Ed25519PublicKey | None:
         raise signing.KeyFileError(f"{path} is not the operator key fleet.operator_key_sha256 names "
                                    f"({cfg.layer('fleet.operator_key_sha256')}): enrol this kiosk again")
     return key
+
+
+def riding_on(agent: SyncAgent | None) -> FleetAgent | None:
+    """The fleet agent riding on `agent` (None without a sync agent)."""
+    companions = agent.companions if agent is not None else []
+    return next((c for c in companions if isinstance(c, FleetAgent)), None)
 
 
 def attach(agent: SyncAgent, kiosk: Kiosk, cfg: config.Config, **kwargs: Any) -> FleetAgent:

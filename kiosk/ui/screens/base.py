@@ -35,10 +35,6 @@ class KioskScreen(Screen):
         """The rulebook the sales service prices with (worker thread: it may re-read the documents file)."""
         return self.app.sales.docs.current()[0]
 
-    def sku_for(self, code: str) -> str:
-        """The SKU of a scanned barcode (typed SKUs pass through), as the sales service resolves it."""
-        return self.app.sales.docs.current()[2].get(code, code)
-
     def enter(self, **context: Any) -> None:
         """Prepare to be shown with `context` (a member, a sale); clears what the last visit left."""
         self.message = ""

@@ -1,4 +1,7 @@
-"""Self-checkout: scan items (or pick a favourite), see member prices and savings per line, scan coupons."""
+"""Self-checkout: scan items (or pick a favourite), see member prices and savings per line, scan coupons.
+
+A basket keeps the rulebook and catalog of its first scan (SalesService.pricing) until its sale: a rules change from
+head office takes effect with the next basket. An emptied basket is a new one."""
 from __future__ import annotations
 
 from typing import Any
@@ -11,14 +14,16 @@ from core.money import format_fen
 from core.quote_input import BasketLine
 from drivers.events import CardTapped, Scanned
 from kiosk.services.members import MemberView
+from kiosk.services.pricing_data import Pricing
 from kiosk.services.sales import SalesService
 from kiosk.ui.screens.base import KioskScreen
 
 FAVOURITES = 4  # no-barcode products offered as buttons
+Priced = tuple[dict[str, int], Any, Pricing | None]  # (basket, its preview, the pricing it keeps), None when empty
 
 
 class CheckoutScreen(KioskScreen):
-    """Keeps the basket (sku -> qty) and the latest quote; every change is re-priced by the sales service."""
+    """Keeps the basket (sku -> qty), its pricing and latest quote; every change is re-priced by the sales service."""
 
     member = ObjectProperty(None, allownone=True)
     quote = ObjectProperty(None, allownone=True)
@@ -29,11 +34,12 @@ class CheckoutScreen(KioskScreen):
         super().__init__(**kwargs)
         self.basket: dict[str, int] = {}
         self.coupons: list[str] = []
+        self.pricing: Pricing | None = None  # taken by the basket's first scan
 
     def enter(self, member: MemberView | None = None, code: str | None = None, arrived: float | None = None, **_: Any) -> None:
         """A new basket, for `member` if known; `code` is the scan that opened the screen."""
         super().enter()
-        self.member, self.quote, self.basket, self.coupons = member, None, {}, []
+        self.member, self.quote, self.basket, self.coupons, self.pricing = member, None, {}, [], None
         staff = self.app.staff is not None
         self.parked = []
         self.call(lambda: self._load_catalog(staff), lambda favs: setattr(self, "favourites", favs))
@@ -58,9 +64,10 @@ class CheckoutScreen(KioskScreen):
 
     def scan(self, code: str, arrived: float | None = None) -> None:
         """A product barcode: one more of that product, re-priced (an unknown code is refused, basket unchanged)."""
-        def work() -> tuple[dict[str, int], Any]:
-            sku = self.sku_for(code)
-            return self._priced({**self.basket, sku: self.basket.get(sku, 0) + 1}, self.coupons)
+        def work() -> Priced:
+            pricing = self.pricing or self.sales.pricing()
+            sku = pricing.sku(code)
+            return self._priced({**self.basket, sku: self.basket.get(sku, 0) + 1}, self.coupons, pricing=pricing)
 
         self.call(work, lambda priced: self._show(*priced, arrived=arrived))
 
@@ -77,16 +84,24 @@ class CheckoutScreen(KioskScreen):
         self._reprice(self.basket, [*self.coupons, code] if code not in self.coupons else self.coupons)
 
     def _reprice(self, basket: dict[str, int], coupons: list[str]) -> None:
-        self.call(lambda: self._priced(basket, coupons), lambda priced: self._show(*priced, coupons=coupons))
+        pricing = self.pricing
+        self.call(lambda: self._priced(basket, coupons, pricing=pricing),
+                  lambda priced: self._show(*priced, coupons=coupons))
 
-    def _priced(self, basket: dict[str, int], coupons: list[str], member_id: str | None = None) -> tuple[dict[str, int], Any]:
-        """Worker thread: the preview of a basket (None when empty) for the screen's member or `member_id`."""
+    def _priced(self, basket: dict[str, int], coupons: list[str], member_id: str | None = None,
+                pricing: Pricing | None = None) -> Priced:
+        """Worker thread: the preview of a basket (None when empty) for the screen's member or `member_id`, under
+        `pricing`, or the pricing of now when the basket has none yet."""
         member_id = member_id or (self.member.member.member_id if self.member else None)
         lines = [BasketLine(sku, qty) for sku, qty in basket.items()]
-        return basket, (self.sales.preview(member_id, lines, coupons) if lines else None)
+        if not lines:
+            return basket, None, None
+        pricing = pricing or self.sales.pricing()
+        return basket, self.sales.preview(member_id, lines, coupons, pricing=pricing), pricing
 
-    def _show(self, basket: dict[str, int], quote: Any, coupons: list[str] | None = None, arrived: float | None = None) -> None:
-        self.basket, self.quote = basket, quote
+    def _show(self, basket: dict[str, int], quote: Any, pricing: Pricing | None, coupons: list[str] | None = None,
+              arrived: float | None = None) -> None:
+        self.basket, self.quote, self.pricing = basket, quote, pricing
         if coupons is not None:
             self.coupons = coupons
         if arrived is not None:
@@ -135,15 +150,15 @@ class CheckoutScreen(KioskScreen):
         """Call up a basket parked by a customer who chose to pay at the counter: their items, coupons and member."""
         operator = self.operator
 
-        def work() -> tuple[MemberView | None, dict[str, int], Any, list[str]]:
+        def work() -> tuple[MemberView | None, Priced, list[str]]:
             parked = self.kiosk.parking.take(number, operator=operator)
             member = self.kiosk.members.get(parked.member_id) if parked.member_id else None
-            return (member, *self._priced(parked.basket, parked.coupons, parked.member_id), parked.coupons)
+            return member, self._priced(parked.basket, parked.coupons, parked.member_id), parked.coupons  # a new basket
 
-        def show(result: tuple[MemberView | None, dict[str, int], Any, list[str]]) -> None:
-            member, basket, quote, coupons = result
+        def show(result: tuple[MemberView | None, Priced, list[str]]) -> None:
+            member, priced, coupons = result
             self.member, self.parked = member, [p for p in self.parked if p.number != number]
-            self._show(basket, quote, coupons=coupons)
+            self._show(*priced, coupons=coupons)
 
         self.call(work, show)
 
@@ -168,7 +183,8 @@ class CheckoutScreen(KioskScreen):
 
     def pay(self) -> None:
         """On to choosing how to pay."""
-        self.app.go("pay", member=self.member, basket=dict(self.basket), coupons=list(self.coupons), quote=self.quote)
+        self.app.go("pay", member=self.member, basket=dict(self.basket), coupons=list(self.coupons), quote=self.quote,
+                    pricing=self.pricing)
 
 
 def _lines(basket: dict[str, int], preview: Any) -> list[tuple[tuple[str, int], Any, int, int]]:

@@ -10,6 +10,7 @@ from core.quote import MAX_CHANGE
 from core.quote_input import BasketLine, TenderRequest
 from core.rules import NO_POINTS, TenderOptions
 from kiosk.services.members import MemberView
+from kiosk.services.pricing_data import Pricing
 from kiosk.ui.screens.base import KioskScreen
 
 
@@ -26,17 +27,18 @@ class PayScreen(KioskScreen):
     _options = NO_POINTS  # the points slider core works out from the rulebook; guests redeem nothing
 
     def enter(self, member: MemberView | None = None, basket: dict[str, int] | None = None,
-              coupons: list[str] | None = None, quote: Any = None, **_: Any) -> None:
-        """The basket priced on the checkout screen; the sales service says how many points it may take."""
+              coupons: list[str] | None = None, quote: Any = None, pricing: Pricing | None = None, **_: Any) -> None:
+        """The basket priced on the checkout screen, with the pricing it keeps to its sale; the sales service says
+        how many points it may take."""
         super().enter()
-        self.member, self.basket, self.coupons = member, basket or {}, coupons or []
+        self.member, self.basket, self.coupons, self.pricing = member, basket or {}, coupons or [], pricing
         self.due = quote.due if quote else 0
         self.points, self.use_stored_value, self.use_cash = 0, False, False
         self.ids.pin_pad.value = ""
         self._set_cap(NO_POINTS)
         if member is not None:
             balance, due = member.balances.points, self.due
-            self.call(lambda: self.app.sales.tender_options(balance, due), self._set_cap)
+            self.call(lambda: self.app.sales.tender_options(balance, due, pricing=pricing), self._set_cap)
 
     def _set_cap(self, options: TenderOptions) -> None:
         self._options, self.max_points, self.points_step = options, options.max_points, options.step
@@ -84,11 +86,12 @@ class PayScreen(KioskScreen):
         cash = int(typed) * 100 if self.use_cash else None
         tender = TenderRequest(points=int(self.points), stored_value=self.use_stored_value, cash=cash)
         lines = [BasketLine(sku, qty) for sku, qty in self.basket.items()]
-        coupons, operator = list(self.coupons), self.operator
+        coupons, operator, pricing = list(self.coupons), self.operator, self.pricing
         self.ids.pin_pad.value = ""
 
         def work() -> Any:
-            sale = self.app.sales.checkout(member_id, lines, coupons, tender, pin=pin, operator=operator)
+            sale = self.app.sales.checkout(member_id, lines, coupons, tender, pin=pin, operator=operator,
+                                           pricing=pricing)
             return self.app.receipts.for_sale(sale.sale_id)
 
         self.call(work, lambda receipt: self.app.go("receipt", receipt=receipt))

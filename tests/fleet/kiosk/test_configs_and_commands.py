@@ -118,8 +118,8 @@ def test_refused_commands_carry_their_reason_and_logs_returns_the_last_lines(fle
 
     def refused(doc, **send) -> dict:
         operator.send(send.pop("topic", cmd_topic), doc, **send)
-        got = operator.outcome()
-        assert got["ok"] is False and got["type"] == "command"
+        got = operator.outcome(lambda o: o["type"] == "command")  # (a retained config of another test may answer too)
+        assert got["ok"] is False
         return got
 
     expired = protocol.new_command("sync_now", protocol.Target.parse("kiosk:shop1/shop1-k1"), now - 2000, now - 1000)
