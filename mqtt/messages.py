@@ -194,6 +194,12 @@ def decode(topic: str, payload: bytes, *, response_topic: str | None = None, cor
     return Message(route, msg_id, sender, ts, body, correlation, response_topic)
 
 
+def received(inbound: Any) -> Message:
+    """A message as a connection delivered it (mqtt.connection.Inbound: topic, payload, v5 properties), decoded."""
+    return decode(inbound.topic, inbound.payload, response_topic=inbound.response_topic,
+                  correlation=inbound.correlation)
+
+
 class ReplayGuard:
     """Message ids already accepted, per sender, the newest `capacity` of them: a replay is refused with a reason.
 

@@ -330,8 +330,7 @@ class SyncAgent(BackgroundLoop):
     def _on_message(self, inbound: Inbound) -> None:
         """paho's thread: decode and check; a spend reply goes to its asker, the rest to the loop."""
         try:
-            msg = messages.decode(inbound.topic, inbound.payload, response_topic=inbound.response_topic,
-                                  correlation=inbound.correlation)
+            msg = messages.received(inbound)
             if msg.route.kind != "documents":  # retained documents come again on every subscribe: kept by version
                 self._guard.check(msg)
         except messages.BadMessage as e:

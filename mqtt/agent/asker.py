@@ -56,8 +56,7 @@ class Replies:
     def on_message(self, inbound: Inbound) -> None:
         """A connection handler for down/spend: decode, drop a bad reply with its reason, settle a good one."""
         try:
-            msg = messages.decode(inbound.topic, inbound.payload, response_topic=inbound.response_topic,
-                                  correlation=inbound.correlation)
+            msg = messages.received(inbound)
         except messages.BadMessage as e:
             log.warning("dropped %s: %s", inbound.topic, e.reason)
             return

@@ -92,7 +92,7 @@ def ask_head_office(token: Token, ca_file: Path, installation: str, now: Callabl
 
     def on_reply(inbound: Inbound) -> None:
         try:
-            msg = messages.decode(inbound.topic, inbound.payload, correlation=inbound.correlation)
+            msg = messages.received(inbound)
         except messages.BadMessage as e:
             log.warning("dropped %s: %s", inbound.topic, e.reason)
             return

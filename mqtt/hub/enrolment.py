@@ -68,8 +68,7 @@ class EnrolmentDesk:
 
     def _on_request(self, inbound: Inbound) -> None:
         try:
-            msg = messages.decode(inbound.topic, inbound.payload, response_topic=inbound.response_topic,
-                                  correlation=inbound.correlation)
+            msg = messages.received(inbound)
         except messages.BadMessage as e:
             log.warning("dropped %s: %s", inbound.topic, e.reason)
             return
