@@ -11,6 +11,7 @@ DEMO_PACKAGES=(
   libgl1 libegl1 libgl1-mesa-dri                     # Kivy's window
   libmtdev1                                          # Kivy's mtdev input provider: multitouch on the touchscreen
   fonts-wqy-microhei                                 # Chinese glyphs for the UI and receipt previews
+  espeak-ng alsa-utils                               # voice prompts: espeak-ng renders them, aplay plays them
 )
 TEST_PACKAGES=(
   pcscd vsmartcard-vpcd                              # a real PC/SC stack with the virtual reader

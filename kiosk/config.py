@@ -148,6 +148,15 @@ def sha256_hex(raw: Any) -> str:
     return digits
 
 
+def one_of(*choices: str) -> Callable[[Any], str]:
+    """One of `choices`, as a word."""
+    def check(raw: Any) -> str:
+        if raw not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}")
+        return raw
+    return check
+
+
 def optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """`check`, and None for a key left unset."""
     return lambda raw: None if raw is None else check(raw)
@@ -170,12 +179,16 @@ KIOSK = (
         env="MEMBERKIOSK_KEY_DIR"),
 )
 # The touch UI (kiosk/ui, started by `memberkiosk kiosk`).
+VOICE_MODES = ("off", "zh", "en", "auto")  # ui.voice: silent, Chinese, English, the screen's language (kiosk/ui/voice)
 UI = (
     Key("ui.store_name", None, optional(text), "the shop's name on screen and receipts (unset: the store id)",
         document=("settings", "store_name")),
     Key("ui.idle_seconds", 60.0, seconds, "back to the start screen after this long untouched"),
     Key("ui.staff_idle_seconds", 120.0, seconds, "a logged-in staff member is logged out after this long untouched"),
     Key("ui.fullscreen", True, boolean, "full screen and locked down (false: a window, for a technician)"),
+    Key("ui.voice", "off", one_of(*VOICE_MODES),
+        "spoken prompts at the customer's steps (espeak-ng): off, zh, en, or auto (the screen's language)",
+        document=("settings", "voice")),
 )
 # The device runtime (drivers.factory builds them; `memberkiosk devices --save` pushes the document).
 DEVICES = (

@@ -38,6 +38,7 @@ def _kiosk(args: argparse.Namespace) -> int:
                 devices=cfg["devices"],
                 idle_seconds=cfg["ui.idle_seconds"],
                 staff_idle_seconds=cfg["ui.staff_idle_seconds"],
+                voice=cfg["ui.voice"],
                 use_devices=fleet.use_devices if fleet is not None else None,
             )
     return 0
@@ -69,10 +70,13 @@ def _settings(args: argparse.Namespace) -> int:
     with open_kiosk(args) as kiosk:
         rows = kiosk.docs.table(SETTINGS_TABLE).all()
         settings = dict(rows[0]) if rows else {}
-        if args.store_name is not None:
-            settings["store_name"] = check_name(args.store_name, "the store name")
+        changed = {field: value for field, value in (
+            ("store_name", None if args.store_name is None else check_name(args.store_name, "the store name")),
+            ("voice", args.voice)) if value is not None}
+        if changed:
+            settings.update(changed)
             with kiosk.gateway.unit(kiosk.acting()) as unit:  # recorded in the ledger for `audit log`
-                unit.append([EventDraft.of(SettingsChanged(fingerprint(settings), ("store_name",)))])
+                unit.append([EventDraft.of(SettingsChanged(fingerprint(settings), tuple(changed)))])
                 replace_table(kiosk.docs, SETTINGS_TABLE, [settings])
     emit(args, settings, "\n".join(f"{k}: {v}" for k, v in settings.items()) or "no settings yet")
     return 0
@@ -87,3 +91,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="return to the start screen after this idle time (ui.idle_seconds)")
     p = add_command(subparsers, "settings", _settings, "show or change the shop settings the kiosk shows")
     p.add_argument("--store-name", help="the shop's name on screen and receipts")
+    p.add_argument("--voice", choices=config.VOICE_MODES,
+                   help="spoken prompts at the customer's steps (ui.voice; auto: the screen's language)")

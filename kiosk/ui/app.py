@@ -25,6 +25,7 @@ from kiosk.ui.devices import DeviceBridge
 from kiosk.ui.metrics import Metrics
 from kiosk.ui.shell import ShellApp
 from kiosk.ui.tasks import Tasks
+from kiosk.ui.voice import Voice
 
 log = logging.getLogger(__name__)
 _HERE = Path(__file__).parent
@@ -43,6 +44,7 @@ class UiSettings:
     demo: bool = False
     demo_cards: tuple[tuple[str, str], ...] = ()  # (button label, card UID) for the demo panel
     demo_products: tuple[tuple[str, str], ...] = ()  # (button label, barcode)
+    voice: str = "off"  # ui.voice: spoken prompts off, zh, en or auto (the screen's language)
 
 
 def load_kv_once(path: Path) -> None:
@@ -73,6 +75,7 @@ class KioskApp(ShellApp):
         self.lock_reason: str | None = None  # why head office locked the kiosk (kiosk.fleet), None when it sells
         self._warming: Any = None
         self._idle = Clock.create_trigger(self._on_idle, settings.idle_seconds)
+        self.voice = Voice(settings.voice, kiosk.data_dir / "voice")
 
     # -- lifecycle --------------------------------------------------------------------------------------------
     def build(self) -> Any:
@@ -87,6 +90,7 @@ class KioskApp(ShellApp):
     def on_start(self) -> None:
         """Lock the kiosk down, listen to the devices and show the attract screen; log cold start at the first frame."""
         self.lock_down()
+        self.voice.start()
         Window.bind(on_touch_down=self._on_activity, on_key_down=self._on_activity)
         self._unsubscribe = self.devices.subscribe(self._bridge.post)
         if self.settings.demo:
@@ -108,6 +112,7 @@ class KioskApp(ShellApp):
         self._unsubscribe_fleet()
         self.root.ids.screens.current_screen.dispatch("on_pre_leave")  # the screen goes too: its timers stop
         self.tasks.shutdown()
+        self.voice.stop()
 
     def quit_by_manager(self) -> None:
         """Leave full screen and exit; offered only on the manager's screen."""
@@ -137,6 +142,10 @@ class KioskApp(ShellApp):
         self.root.ids.screens.current = name
         self._restart_idle()
         return screen
+
+    def say(self, prompt: str) -> None:
+        """Speak a customer step's prompt (kiosk.ui.voice.PROMPTS) when voice prompts are on; never waits."""
+        self.voice.say(prompt, self.lang)
 
     @property
     def current(self) -> Any:

@@ -22,11 +22,14 @@ def run(kiosk: Any, *, fullscreen: bool = True, devices: Mapping[str, Mapping[st
     logging.getLogger("kiosk.ui.metrics").setLevel(logging.INFO)  # start, tap and scan latencies in the log
     from kiosk.runtime import DeviceRuntime
     from kiosk.ui.app import KioskApp, UiSettings
+    from kiosk.ui.watchdog import supervise
 
     with DeviceRuntime.start(kiosk, devices or {}, receipt_dir) as runtime:
         detach = use_devices(runtime) if use_devices is not None else None
         try:
-            KioskApp(kiosk, runtime, UiSettings(**settings)).run()
+            app = KioskApp(kiosk, runtime, UiSettings(**settings))
+            supervise(app)  # under systemd: ready at the first frame, watchdog pings from the main loop
+            app.run()
         finally:
             if detach is not None:
                 detach()
@@ -38,8 +41,10 @@ def enrol(enrol_with: Callable[[str], Any], data_dir: Path, *, fullscreen: bool 
     returned then, or None when the app was stopped first (SIGTERM)."""
     boot.configure(data_dir / "kivy", fullscreen=fullscreen)
     from kiosk.ui.enrol_app import EnrolApp, scanner_config
+    from kiosk.ui.watchdog import supervise
 
     app = EnrolApp(enrol_with, scanner_config(devices or {}), store_name=store_name)
+    supervise(app)
     app.run()
     return app.enrolled
 

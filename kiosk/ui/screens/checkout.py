@@ -40,6 +40,7 @@ class CheckoutScreen(KioskScreen):
         """A new basket, for `member` if known; `code` is the scan that opened the screen."""
         super().enter()
         self.member, self.quote, self.basket, self.coupons, self.pricing = member, None, {}, [], None
+        self.app.say("scan_items")
         staff = self.app.staff is not None
         self.parked = []
         self.call(lambda: self._load_catalog(staff), lambda favs: setattr(self, "favourites", favs))

@@ -33,6 +33,7 @@ class PayScreen(KioskScreen):
         super().enter()
         self.member, self.basket, self.coupons, self.pricing = member, basket or {}, coupons or [], pricing
         self.due = quote.due if quote else 0
+        self.app.say("pay")
         self.points, self.use_stored_value, self.use_cash = 0, False, False
         self.ids.pin_pad.value = ""
         self._set_cap(NO_POINTS)

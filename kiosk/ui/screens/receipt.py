@@ -19,6 +19,8 @@ class ReceiptScreen(KioskScreen):
         """Fill the summary once; the language switch re-renders it."""
         super().enter()
         self._receipt, self._at_counter, self._parked = receipt, at_counter, parked
+        if receipt is not None:  # a basket parked for the counter has no receipt yet
+            self.app.say("take_receipt")
         self.render()
 
     def on_kv_post(self, _base: Any) -> None:
