@@ -30,6 +30,8 @@ COMMAND_MODULES = [
     "kiosk.cli.audit",
     "kiosk.cli.hub",
     "kiosk.cli.fleet",
+    "kiosk.cli.doctor",
+    "kiosk.cli.logs",
 ]
 
 DATA_DIR_ENV = "MEMBERKIOSK_DATA_DIR"

@@ -4,19 +4,16 @@ from __future__ import annotations
 import argparse
 import glob
 import json
-import threading
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from core.errors import KioskError
-from drivers.base import DeviceConfigError, DriverUnavailable
-from drivers.events import DeviceHealth
-from drivers.factory import build_all
+from drivers.base import DriverUnavailable
 from kiosk.cli.common import add_command, emit, open_kiosk
+from kiosk.services.device_probe import probe
 from kiosk.store.documents import replace_table
 
 DEVICES_TABLE = "devices"  # one document: {name: {"type": ..., options...}}
-SETTLE_S = 3.0  # how long a started device may take to find its hardware
 
 
 def configured_devices(docs: Any) -> dict[str, dict[str, Any]]:
@@ -60,28 +57,6 @@ def _serial_ports() -> list[str]:
     except ImportError:
         return ["(pyserial not installed)"]
     return [f"{p.device}: {p.description}" for p in comports()]
-
-
-def probe(configs: Mapping[str, Mapping[str, Any]], settle_s: float = SETTLE_S) -> dict[str, DeviceHealth]:
-    """Start each configured device, give it `settle_s` to find its hardware, and report its health."""
-    result: dict[str, DeviceHealth] = {}
-    changed = threading.Event()
-    try:
-        devices = build_all(configs, lambda event: changed.set())
-    except (DeviceConfigError, DriverUnavailable) as exc:
-        raise KioskError(f"device configuration: {exc}") from None
-    for name, device in devices.items():
-        if hasattr(device, "check"):  # printers are asked directly (DLE EOT)
-            result[name] = device.check()
-            continue
-        changed.clear()
-        device.start()
-        try:
-            changed.wait(settle_s)
-            result[name] = device.health()
-        finally:
-            device.stop()
-    return result
 
 
 def _devices(args: argparse.Namespace) -> int:

@@ -1,11 +1,10 @@
-"""Checkout and refunds for staff and scripts (as the staff member --staff authenticates), the what-if simulation,
-and `doctor` (which pricing engine runs)."""
+"""Checkout and refunds for staff and scripts (as the staff member --staff authenticates), and the what-if
+simulation."""
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-import native
 from core.errors import InvalidQuantity
 from core.money import format_fen, parse_yuan
 from core.quote import Quote
@@ -95,14 +94,8 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _doctor(args: argparse.Namespace) -> int:
-    emit(args, {"pricing_engine": native.ENGINE, "native_available": native.AVAILABLE, "reason": native.REASON},
-         f"pricing engine: {native.describe()}")
-    return 0
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add `checkout`, `refund`, `simulate` and `doctor`."""
+    """Add `checkout`, `refund` and `simulate`."""
     p = add_command(subparsers, "checkout", _checkout, "sell a basket and commit it (one durable transaction)")
     p.add_argument("--member", help="member id (omit for a guest)")
     p.add_argument("--sku", action="append", required=True, help="SKU or barcode, optionally :QTY (B:2); repeatable")
@@ -120,4 +113,3 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_staff_option(p, "manager")
     p = add_command(subparsers, "simulate", _simulate, "re-price the sales history under candidate rules")
     p.add_argument("--rules", required=True, help="candidate rules file (TOML)")
-    add_command(subparsers, "doctor", _doctor, "show which pricing engine is in use (native or reference) and why")
