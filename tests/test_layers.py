@@ -15,7 +15,8 @@ SCANNED = ("core", "native", "drivers", "kiosk", "mqtt")  # bench/ and tests/ ma
 OURS = SCANNED + ("tests", "bench")  # nothing we ship imports the tests or the benchmarks
 
 # Each group (a top-level package, or a module or sub-package of kiosk) and what it may import besides itself.
-LEAVES = {"kiosk", "kiosk.clock", "kiosk.ids", "kiosk.fonts", "kiosk.background"}  # time, ids, fonts, threads
+LEAVES = {"kiosk", "kiosk.clock", "kiosk.ids", "kiosk.fonts", "kiosk.background",  # time, ids, fonts, threads
+          "kiosk.notify"}  # and telling systemd the kiosk is alive
 CONFIG = {"core", "drivers", *LEAVES}  # config checks device types by their names in drivers.factory
 STORE = {"core", *LEAVES, "kiosk.config"}
 FOLLOWERS = STORE | {"kiosk.store"}
