@@ -53,7 +53,10 @@ def test_a_fresh_kiosk_enrols_from_its_scanner_and_appears_in_fleet_status(
         while "Start application main loop" not in (tmp_path / "kiosk.log").read_text():
             assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "kiosk.log").read_text()
             time.sleep(0.1)
-        time.sleep(0.5)  # the scanner opens its port once the app has started
+        while not _holds(proc.pid, pty.path):  # the scanner opens its port once the app has started
+            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "kiosk.log").read_text()
+            time.sleep(0.05)
+        time.sleep(0.1)  # pyserial flushes the input right after opening: send once that is behind it
         pty.send(code.text.encode() + b"\r")
         while not [k for k in hub.fleet_kiosks() if k.kiosk == "shop1-k1" and k.online]:
             assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "kiosk.log").read_text()
@@ -72,3 +75,12 @@ def test_a_fresh_kiosk_enrols_from_its_scanner_and_appears_in_fleet_status(
         hub.close()
         pty.close()
         log.close()
+
+
+def _holds(pid: int, path: str) -> bool:
+    """Whether process `pid` has `path` open (the kiosk's scanner driver opened the pty)."""
+    fds = Path(f"/proc/{pid}/fd")
+    try:
+        return any(os.readlink(fd) == path for fd in fds.iterdir())
+    except OSError:  # an fd closed while we looked
+        return False
