@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Any, Callable
 
 import pytest
 
@@ -17,6 +18,7 @@ from mqtt import messages, topics
 from mqtt.agent.agent import SyncAgent, SyncRefused
 from mqtt.fleet.protocol import parse_state
 from tests.agent.conftest import agent_settings
+from tests.conftest import wait_until as polled
 from tests.mqtt.broker import password
 from tests.mqtt.events import event
 from tests.pricing.conftest import DEMO
@@ -41,11 +43,9 @@ def state(payload: bytes | None) -> str | None:
     return None if payload is None else parse_state(payload)["state"]
 
 
-def wait_until(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "waited in vain"
-        time.sleep(0.02)
+def wait_until(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+    """The shared poll, with the agent tests' 10 s bound (a broker round trip or two)."""
+    return polled(predicate, timeout)
 
 
 def test_acks_advance_the_durable_watermark_and_the_link_is_recorded(open_kiosk, start_agent, scripted_hub) -> None:

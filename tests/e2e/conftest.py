@@ -7,13 +7,12 @@ import os
 import select
 import signal
 import subprocess
-import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
 
-from tests.conftest import _console_script
+from tests.conftest import _console_script, wait_until
 from tests.hub.conftest import postgres, store_url  # noqa: F401  (the hub on SQLite and PostgreSQL)
 from tests.mqtt import conftest as mqtt_fixtures
 from tests.mqtt.broker import KIOSKS, Mosquitto, password
@@ -116,14 +115,8 @@ class HubCli:
 
 
 def wait_for(what: str, predicate: Callable[[], Any], timeout: float = 30.0) -> Any:
-    """Poll until `predicate()` is truthy and return it; fail naming `what` after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"waited {timeout} s in vain for {what}"
-        time.sleep(0.1)
+    """The shared poll with the chain's 30 s bound, every 0.1 s (a predicate here often runs a command)."""
+    return wait_until(predicate, timeout, what, poll=0.1)
 
 
 @pytest.fixture

@@ -1,13 +1,12 @@
 """The hub service against a real mosquitto (TLS, per-kiosk users, the shipped ACL), on SQLite and PostgreSQL."""
 from __future__ import annotations
 
-import time
-from typing import Callable
 
 
 from core.directory import REGISTERED, Change
 from mqtt import messages
 from mqtt.hub.store import HubStore
+from tests.conftest import wait_until
 from tests.hub.helpers import T0, event
 
 K1, K2, K3 = "shop1-k1", "shop1-k2", "shop2-k1"
@@ -17,11 +16,7 @@ def events(kiosk: str, first: int, last: int, member: str | None = "m1", fen: in
     return [event(kiosk, s, member, fen, store=store) for s in range(first, last + 1)]
 
 
-def wait_for(check: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
+wait_for = wait_until
 
 
 def test_the_ack_follows_the_commit_and_carries_the_watermark(serve, kiosk, store: HubStore) -> None:

@@ -2,9 +2,7 @@
 kiosk's retained will makes it offline, and `fleet status --json` shows it all."""
 from __future__ import annotations
 
-import time
 import uuid
-from typing import Callable
 
 import pytest
 
@@ -16,18 +14,13 @@ from mqtt.hub.fleet import FleetService, parse_report
 from mqtt.hub.fleetdb import OUTCOME, STATUS, TELEMETRY, Report
 from mqtt.hub.store import HubStore
 from mqtt.topics import BadTopic
+from tests.conftest import wait_until
 from tests.fleet.hub.peers import VERSION, telemetry
 
 T0 = 1_795_000_000_000
 
 
-def wait_for(check: Callable[[], object], timeout: float = 5.0) -> object:
-    """`check()` once it is truthy; fails after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        assert time.monotonic() < deadline, f"not within {timeout} s"
-        time.sleep(0.02)
-    return found
+wait_for = wait_until
 
 
 def test_status_telemetry_and_outcomes_land_and_a_will_turns_a_kiosk_offline(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import queue
-import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -21,7 +20,7 @@ from mqtt.fleet import protocol, signing
 from mqtt.fleet.kiosk import FleetAgent, attach
 from mqtt.fleet.protocol import Target
 from tests.agent.conftest import agent_settings
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, wait_until
 from tests.mqtt import conftest as mqtt_fixtures
 from tests.mqtt.broker import KIOSKS, Mosquitto
 from tests.pricing.conftest import DEMO
@@ -144,12 +143,7 @@ def fleet_kiosk(tmp_path: Path, broker: Mosquitto, operator_key: Ed25519PrivateK
         k.close()
 
 
-def wait(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Poll until `predicate()` holds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "waited in vain"
-        time.sleep(0.02)
+wait = wait_until
 
 
 def dumps(doc: Any) -> bytes:
