@@ -12,6 +12,8 @@ from functools import cached_property
 from math import gcd
 from typing import Mapping
 
+from core.analytics.settings import AnalyticsSettings
+
 LIFETIME = "lifetime"
 ROLLING_12_MONTHS = "rolling_12_months"
 BIRTHDAY_MONTH = "month"
@@ -247,6 +249,7 @@ class Rules:
     coupons: Mapping[str, Coupon] = field(default_factory=dict)
     category_discounts: tuple[CategoryDiscount, ...] = ()
     thresholds: tuple[ThresholdDiscount, ...] = ()
+    analytics: AnalyticsSettings = AnalyticsSettings()  # RFM window, class floors, churn days ([analytics])
 
     @cached_property
     def packs_by_service(self) -> dict[str, list[PunchCard]]:

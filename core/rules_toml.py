@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import tomllib
 
+from core.analytics.settings import parse_analytics
 from core.errors import RulesError
 from core.fields import (
     MAX_RATE,
@@ -48,7 +49,7 @@ def parse_rules(source: str) -> Rules:
         raise RulesError(f"rules file is not valid TOML: {exc}") from None
     root = Table(raw, "")
     root.only("tiers", "earning", "redemption", "points_expiry", "topup", "punch_cards", "coupons",
-              "category_discounts", "threshold_discounts")
+              "category_discounts", "threshold_discounts", "analytics")
     rules = Rules(
         tiers=_tiers(root.table("tiers")),
         earning=_earning(root.table("earning")),
@@ -60,6 +61,7 @@ def parse_rules(source: str) -> Rules:
         coupons=_keyed(root, "coupons", _coupon, "code"),
         category_discounts=tuple(_category_discount(t) for t in root.tables("category_discounts")),
         thresholds=tuple(_threshold(t) for t in root.tables("threshold_discounts")),
+        analytics=parse_analytics(root.table("analytics")),
     )
     _cross_check(rules)
     return rules

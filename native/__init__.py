@@ -1,4 +1,4 @@
-"""Picks the pricing engine: the Cython kernels when they are built, else the pure reference in core (and says so).
+"""Picks the pricing and analytics engine: the Cython kernels when built, else the pure reference in core (and says so).
 
 MEMBERKIOSK_SKIP_NATIVE=1 forces the reference, so the same tests can run both ways. MEMBERKIOSK_REQUIRE_NATIVE=1
 (set by tests/run.sh) makes this import fail instead of falling back, so a build that lost its kernels fails the
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from core import analytics as ref
 from core.batch import price_batch as reference_price_batch
 from core.pricing import price_basket as reference_price_basket
 
@@ -15,6 +16,7 @@ REASON = ""
 try:
     if os.environ.get("MEMBERKIOSK_SKIP_NATIVE") == "1":
         raise ImportError("MEMBERKIOSK_SKIP_NATIVE=1")
+    from native.analytics import aggregate, at_risk, churn_states, classes, rfm
     from native.kernels import price_basket, price_batch
 except ImportError as exc:  # not compiled, or disabled on purpose
     if os.environ.get("MEMBERKIOSK_REQUIRE_NATIVE") == "1" and os.environ.get("MEMBERKIOSK_SKIP_NATIVE") != "1":
@@ -23,6 +25,7 @@ except ImportError as exc:  # not compiled, or disabled on purpose
     REASON = str(exc)
     price_basket = reference_price_basket
     price_batch = reference_price_batch
+    aggregate, at_risk, churn_states, classes, rfm = ref.aggregate, ref.at_risk, ref.churn_states, ref.classes, ref.rfm
 
 AVAILABLE = not REASON
 ENGINE = "native" if AVAILABLE else "reference"
