@@ -18,9 +18,12 @@ import native
 from core.batch import BONUS_DUE, IN_BIRTHDAY, Batch, compile_rules
 from core.catalog import Product
 from core.rules import BIRTHDAY_DAY, Rules
+from kiosk.clock import Clock
 from kiosk.services import pricing_data as data
 from kiosk.services.history import History, birthdays, load_history
 from kiosk.store.db import Database
+
+OLD_CACHE = "sales-history.cache"  # the history file of earlier versions, replaced by the fact tables
 
 
 @dataclass(frozen=True)
@@ -104,13 +107,14 @@ def outcome(h: History, cal: Calendar, rules: Rules, catalog: Mapping[str, Produ
 class WhatIfService:
     """Re-pricing of the recorded sales under a candidate rulebook (`memberkiosk simulate`)."""
 
-    def __init__(self, db: Database, docs: TinyDB, data_dir: Path) -> None:
-        self.db, self.docs, self.data_dir = db, docs, data_dir
+    def __init__(self, db: Database, docs: TinyDB, data_dir: Path, clock: Clock) -> None:
+        self.db, self.docs, self.data_dir, self.clock = db, docs, data_dir, clock
 
     def simulate(self, candidate: Rules) -> WhatIf:
         """Price every recorded sale under the loaded rules and under `candidate`, with the same engine and inputs."""
+        (self.data_dir / OLD_CACHE).unlink(missing_ok=True)
         rules = data.load_rules(self.docs)
-        h = load_history(self.db, self.data_dir)
+        h = load_history(self.db, self.clock)
         catalog = data.load_products(self.docs)
         cal = calendar(h, birthdays(self.db, h.members))
         return WhatIf(h.count, outcome(h, cal, rules, catalog), outcome(h, cal, candidate, catalog), native.ENGINE)

@@ -13,10 +13,10 @@ from core.points import topup_drafts
 from core.receipt import layout
 from core.quote_input import BasketLine as L
 from core.quote_input import TenderRequest
-from kiosk.services.history import CACHE_FILE
 from kiosk.services.members import Registration
 from kiosk.services.receipts import Receipts
 from kiosk.services.sales import SalesService
+from kiosk.services.simulate import OLD_CACHE
 from kiosk.store.verify import verify_ledger
 from tests.pricing.conftest import CATALOG, DEMO, RULES
 
@@ -150,18 +150,16 @@ def test_preview_by_barcode_and_cached_rules_follow_a_reload(kiosk, shop):
     assert _event_count(kiosk) == 5
 
 
-def test_simulation_cache_follows_new_sales_and_survives_damage(kiosk, shop):
+def test_simulation_follows_new_sales_and_removes_the_old_history_file(kiosk, shop):
     sales, member = shop
     sales.checkout(member, [L("TEA-500", 20)], [])
-    assert kiosk.whatif.simulate(RULES).sales == 1
-    cache = kiosk.data_dir / CACHE_FILE
-    first = cache.read_bytes()
+    leftover = kiosk.data_dir / OLD_CACHE
+    leftover.write_bytes(b"MKSH0001 an earlier version's array file")
+    first = kiosk.whatif.simulate(RULES)
+    assert first.sales == 1 and not leftover.exists()  # the fact tables replaced it
     sales.checkout(None, [L("NUTS"), L("CHIPS", 2)], [])
     again = kiosk.whatif.simulate(RULES)
-    assert again.sales == 2 and len(cache.read_bytes()) > len(first)
-    cache.write_bytes(cache.read_bytes()[:-5])  # torn or damaged: rebuilt from the ledger, which is the truth
-    assert kiosk.whatif.simulate(RULES) == again
-    cache.write_bytes(b"garbage")
+    assert again.sales == 2 and again.current.discount > first.current.discount
     assert kiosk.whatif.simulate(RULES) == again
 
 

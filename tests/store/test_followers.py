@@ -6,7 +6,6 @@ from kiosk.app import Kiosk
 from kiosk.followers.base import Batch, TableCursor
 from kiosk.followers.receipts import ReceiptFollower
 from kiosk.followers.runner import FollowerRunner, catch_up, replay
-from kiosk.services.history import CACHE_FILE, HistoryCache, load_history
 from kiosk.store import cursors, print_jobs
 from tests.drivers.conftest import wait_until
 from tests.store.shop import foreign_sale, open_shop, sell
@@ -90,16 +89,3 @@ def test_the_runner_wakes_on_commits_here_and_polls_for_other_processes(kiosk, t
         runner.stop()
     assert recorder.seen == [mine.id, theirs.id]
 
-
-def test_the_sales_history_cache_resumes_from_its_file_and_rebuilds_from_zero(kiosk):
-    open_shop(kiosk)
-    sell(kiosk, 2)
-    foreign_sale(kiosk, "k2")  # every sale the ledger holds is history, ingested ones too
-    first = load_history(kiosk.db, kiosk.data_dir)
-    assert first.count == 2
-    sell(kiosk)
-    cache = HistoryCache(kiosk.db, kiosk.data_dir / CACHE_FILE)
-    assert cache.position() == first.last_pos  # the file is the cursor
-    assert catch_up(kiosk.db, cache) == 1 and cache.history.count == 3
-    rebuilt = HistoryCache(kiosk.db, kiosk.data_dir / CACHE_FILE)
-    assert replay(kiosk.db, rebuilt) == 3 and rebuilt.history.cols == cache.history.cols
