@@ -11,12 +11,13 @@ from core.errors import RulesError
 from core.fields import MAX_RATE, Table, hundredths, integer, text, yuan
 from core.text import fold_number
 
-COLUMNS = ("sku", "barcode", "name", "price", "category", "stock", "points_rate")
+COLUMNS = ("sku", "barcode", "name", "price", "category", "stock", "points_rate", "low_stock")
 
 
 @dataclass(frozen=True)
 class Product:
-    """One sellable item; stock None means not counted (services); points_rate in hundredths per yuan, None = rules."""
+    """One sellable item; stock None means not counted (services); points_rate in hundredths per yuan, None = rules;
+    low_stock: the level at or below which staff are told to restock (None: never)."""
 
     sku: str
     name: str
@@ -25,6 +26,7 @@ class Product:
     barcode: str | None = None
     stock: int | None = None
     points_rate: int | None = None
+    low_stock: int | None = None
 
 
 def product_from_row(row: Mapping[str, Any], where: str) -> Product:
@@ -39,6 +41,7 @@ def product_from_row(row: Mapping[str, Any], where: str) -> Product:
         barcode=t.get("barcode", text, None),
         stock=t.get("stock", _count, None),
         points_rate=t.get("points_rate", hundredths(MAX_RATE), None),
+        low_stock=t.get("low_stock", _count, None),
     )
 
 

@@ -9,6 +9,8 @@ from core.money import format_fen
 from kiosk.app import Kiosk
 from kiosk.cli.common import add_command
 from kiosk.cli.members import describe
+from kiosk.clock import wall_ms
+from kiosk.demo.history import seed_with_history
 from kiosk.demo.seed import DEMO_MEMBERS, DEMO_STAFF, seed
 from kiosk.services.topup import top_up
 from kiosk.store.verify import verify_ledger
@@ -41,8 +43,12 @@ def walk_through(kiosk: Kiosk) -> None:
 
 def _demo(args: argparse.Namespace) -> int:
     data_dir = _data_dir(args)
+    made = False
+    if args.history:  # weeks of sales behind the seed, for the reports; made before the kiosk opens on now
+        print(f"making {args.history} days of demo sales ...", flush=True)
+        made = seed_with_history(data_dir, args.history, wall_ms(), "demo-k1", "demo-store")
     with Kiosk.open(data_dir, kiosk_id="demo-k1", store_id="demo-store") as kiosk:
-        seeded = seed(kiosk)
+        seeded = seed(kiosk) or made
         print(f"demo data in {data_dir} ({'seeded' if seeded else 'kept from before'})")
         if not args.cli:
             from kiosk.ui.main import demo_settings, run
@@ -61,3 +67,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = add_command(subparsers, "demo", _demo, "run the kiosk on seeded demo data with simulated devices")
     p.add_argument("--demo-dir", type=Path, help="keep the demo's data here (default: a new temporary folder)")
     p.add_argument("--cli", action="store_true", help="a scripted walk-through in the terminal instead of the UI")
+    p.add_argument("--history", type=int, default=0, metavar="DAYS",
+                   help="a new demo folder also gets DAYS days of sales, top-ups and clockings up to now (for reports)")

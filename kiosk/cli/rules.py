@@ -52,4 +52,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     catalog = add_command(subparsers, "catalog", None, "the product catalog")
     sub = catalog.add_subparsers(dest="catalog_command", metavar="COMMAND", required=True)
     add_command(sub, "load", _catalog_load, "load products from CSV or JSON (SKU, barcode, name, price, category, "
-                "stock, points_rate); stock levels are set through the ledger").add_argument("file")
+                "stock, points_rate, low_stock); stock levels are set through the ledger").add_argument("file")

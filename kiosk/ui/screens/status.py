@@ -7,8 +7,6 @@ from kivy.properties import ListProperty
 
 from kiosk.ui.screens.base import KioskScreen
 
-LOW_STOCK = 10
-
 
 class StatusScreen(KioskScreen):
     """Health comes from the devices (pushed as DeviceHealth events); stock from the catalog with live levels."""
@@ -23,7 +21,8 @@ class StatusScreen(KioskScreen):
 
     def _low_stock(self) -> list[tuple[str, int]]:
         products = self.app.sales.catalog().values()
-        return sorted(((p.name, p.stock) for p in products if p.stock is not None and p.stock <= LOW_STOCK), key=lambda r: r[1])
+        return sorted(((p.name, p.stock) for p in products
+                       if p.stock is not None and p.low_stock is not None and p.stock <= p.low_stock), key=lambda r: r[1])
 
     def devices_text(self, _lang: str) -> str:
         """One line per device: name, state and the reason a technician can act on."""
@@ -33,7 +32,7 @@ class StatusScreen(KioskScreen):
         return "\n".join(rows or [t("status.no_devices")]) + "\n" + t("status.sync_offline")
 
     def stock_text(self, low_stock: list[tuple[str, int]], _lang: str) -> str:
-        """The products at or below the low-stock level."""
+        """The products at or below their catalog's low-stock level."""
         return "\n".join(f"{name}  {stock}" for name, stock in low_stock) or self.app.t("status.stock_ok")
 
 
