@@ -21,6 +21,7 @@ from kiosk.ui.boot import PROCESS_T0
 from kiosk.ui.demo_panel import DemoPanel  # noqa: F401  (registers the class app.kv names)
 from kiosk.runtime import DeviceRuntime
 from kiosk.services.receipts import Receipts
+from kiosk.services.reports import ReportsService
 from kiosk.ui.devices import DeviceBridge
 from kiosk.ui.metrics import Metrics
 from kiosk.ui.shell import ShellApp
@@ -68,6 +69,7 @@ class KioskApp(ShellApp):
         self.sales = kiosk.sales
         self.metrics = Metrics()
         self.receipts = Receipts(kiosk.db, kiosk.who, kiosk.docs, kiosk.clock)
+        self.reports = ReportsService(kiosk.db, kiosk.docs, kiosk.clock)  # the manager's reports, suggestions
         self._bridge = DeviceBridge(self.on_device_event)
         self._unsubscribe: Any = None
         self._unsubscribe_fleet: Any = None

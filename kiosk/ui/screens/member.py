@@ -1,6 +1,7 @@
 """Points lookup: who the card belongs to, tier, points, stored value, visit packs and the last purchases."""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from kivy.clock import Clock
@@ -13,6 +14,9 @@ from kiosk.services.summary import MemberSummary, Purchase
 from kiosk.ui.screens.base import KioskScreen
 
 ITEMS_SHOWN = 3  # item names per purchase row
+RECOMMENDED = 3  # products suggested after a card tap
+FACTS_BEHIND = 5_000  # ledger positions: further behind, suggestions wait for the background facts follower
+log = logging.getLogger(__name__)
 
 
 class MemberScreen(KioskScreen):
@@ -21,6 +25,7 @@ class MemberScreen(KioskScreen):
     member = ObjectProperty(None, allownone=True)
     purchases = ListProperty([])  # Purchase rows of the last sales, newest first
     ecard = StringProperty("")  # the e-card QR text: signed for this minute, made again while the member is shown
+    recommended = ListProperty([])  # names of products bought together with what the member buys, never just bought
     _loaded: MemberSummary | None = None
     _ecard_ticker: Any = None
 
@@ -28,7 +33,7 @@ class MemberScreen(KioskScreen):
               arrived: float | None = None, **_: Any) -> None:
         """Show a member already loaded (card tap), reload one (fresh balances), or say why the card found nobody."""
         super().enter()
-        self.member, self.purchases, self._loaded = None, [], None
+        self.member, self.purchases, self.recommended, self._loaded = None, [], [], None
         if self._ecard_ticker is None:
             self._ecard_ticker = Clock.schedule_interval(self._refresh_ecard, 1)  # flips within a second of the minute
         if error is not None:
@@ -44,6 +49,26 @@ class MemberScreen(KioskScreen):
         self.member, self.purchases = loaded.view, list(loaded.purchases)
         if arrived is not None:
             self.app.metrics.after_next_frame("tap_to_member", arrived)
+        self._recommend(loaded.view.member.member_id)
+
+    def _recommend(self, member_id: str) -> None:
+        """Suggestions come after the member is on show, off the UI thread: they never hold up the card tap, nor
+        (the worker runs one call at a time) the customer's next step behind a long catch-up of the facts."""
+        def work() -> list[str]:
+            position, end = self.app.reports.backlog()
+            if end - position > FACTS_BEHIND:
+                return []
+            return [product.name for product in self.app.reports.recommendations(member_id, RECOMMENDED)]
+
+        def done(names: list[str]) -> None:
+            if self.member is not None and self.member.member.member_id == member_id:  # not a member since gone
+                self.recommended = names
+
+        self.app.tasks.run(work, done, lambda exc: log.warning("no recommendations for the member: %s", exc))
+
+    def recommend_text(self, names: list[str], _lang: str) -> str:
+        """'猜您喜欢：每日坚果、薯片', or nothing (the line hides) when there is nothing to suggest."""
+        return self.app.t("member.recommend", items="、".join(names)) if names else ""
 
     def on_kv_post(self, _base: Any) -> None:
         """Redraw the rows whenever the member, their purchases or the language change."""
