@@ -22,6 +22,7 @@ from core.errors import InvalidInput
 from core.ledger import move, shortfalls, stamp_of
 from mqtt.hub import allowances, balances, directory
 from mqtt.hub.dialects import Tx, chunks, marks
+from mqtt.hub.facts import HubFacts
 
 SEQ_CLASH = "seq_clash"  # a reconcile item: an event whose kiosk and sequence the hub holds under another id
 _PAGE = 1000  # held sequences read at a time while moving a watermark
@@ -64,8 +65,9 @@ class Ack:
     resend_from: int | None = None
 
 
-def apply(tx: Tx, batches: Sequence[Batch], now_ms: int) -> list[Ack]:
-    """Apply every batch in the open transaction; the acks are valid once it commits."""
+def apply(tx: Tx, batches: Sequence[Batch], now_ms: int, facts: HubFacts | None = None) -> list[Ack]:
+    """Apply every batch in the open transaction; the acks are valid once it commits. `facts` writes the sales
+    facts of the events it added (last: its lock is held only to the commit)."""
     unique = {e.id: e for b in batches for e in b.events}
     added = _insert(tx, sorted(unique.values(), key=lambda e: e.id), now_ms)
     missed = [i for i in unique if i not in added]
@@ -75,6 +77,8 @@ def apply(tx: Tx, batches: Sequence[Batch], now_ms: int) -> list[Ack]:
     _fold(tx, fresh, clashes, now_ms)
     directory.add(tx, [c for b in batches for c in b.changes], now_ms)
     watermarks = _advance(tx, batches, {e.kiosk_id for e in fresh}, now_ms)
+    if facts is not None:
+        facts.write(tx, fresh)
     acks, seen = [], set()
     for b in batches:
         counts: Counter[str] = Counter()

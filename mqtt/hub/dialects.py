@@ -60,6 +60,11 @@ class Tx:
         """Run a statement that returns nothing."""
         self._cur.execute(self._sql(sql), params)
 
+    def execute(self, sql: str, params: Params = ()) -> Any:
+        """Run a statement and return the DB-API cursor to fetch its rows from (for DB-API code: mqtt.hub.facts)."""
+        self._cur.execute(self._sql(sql), params)
+        return self._cur
+
     def insert(self, head: str, rows: Sequence[Params], tail: str = "") -> list[tuple]:
         """`head VALUES (...), (...) tail` over the rows, a few hundred a statement: one round trip per
         statement, not per row. Returns what `tail`'s RETURNING gives, if it has one."""

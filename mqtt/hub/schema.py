@@ -7,9 +7,11 @@ the fold of `events` (core.ledger), a cache the hub could rebuild; `reconcile` l
 from __future__ import annotations
 
 from core.ledger import DEFAULT_TIER
+from kiosk.facts import schema as facts_schema
+from mqtt.hub import facts
 from mqtt.hub.dialects import Dialect, Tx
 
-VERSION = 1
+VERSION = 2  # 2: the sales facts (mqtt.hub.facts); an older hub would apply events without writing them
 DIRECTORY_POS = "directory_pos"  # the meta row that numbers the directory feed, locked by each applying transaction
 
 TABLES = (
@@ -45,6 +47,8 @@ TABLES = (
     " name TEXT, ok BOOLEAN NOT NULL, reason TEXT, version BIGINT, result TEXT NOT NULL DEFAULT '{}',"
     " at BIGINT NOT NULL, received_at BIGINT NOT NULL, UNIQUE (id, kiosk))",
     "CREATE INDEX IF NOT EXISTS fleet_outcomes_kiosk ON fleet_outcomes (kiosk, pos)",
+    *facts_schema.TABLES,  # the kiosks' fact tables, over every store
+    facts.initial_meta(),
 )
 
 
@@ -68,3 +72,5 @@ def _check_version(tx: Tx) -> None:
         tx.run("INSERT INTO meta (key, value) VALUES ('schema', ?)", (str(VERSION),))
     elif int(row[0]) > VERSION:
         raise NewerSchema(f"the hub database has schema {row[0]}, newer than this memberkiosk's {VERSION}: upgrade it")
+    elif int(row[0]) < VERSION:  # the tables above were added; history's facts come from `hub facts rebuild`
+        tx.run("UPDATE meta SET value = ? WHERE key = 'schema'", (str(VERSION),))

@@ -20,6 +20,7 @@ from mqtt.hub import allowances, apply, balances, directory, feed, fleetdb, gran
 from mqtt.hub.allowances import Allowance
 from mqtt.hub.apply import Ack, Batch
 from mqtt.hub.dialects import Dialect, Tx, connect
+from mqtt.hub.facts import HubFacts, TxCursor
 from mqtt.hub.feed import Page
 from mqtt.hub.grants import Amounts, Decision
 
@@ -61,6 +62,7 @@ class HubStore:
         self.db = db
         self.clock = clock
         self.url = url
+        self.facts = HubFacts()  # the sales facts' writer, its dictionary cached for this connection
         schema.create(db)
 
     @classmethod
@@ -90,8 +92,9 @@ class HubStore:
             try:
                 with self.db.transaction() as tx:
                     return work(tx)
-            except self.db.retryable:
-                if attempt == RETRIES - 1:
+            except BaseException as e:
+                self.facts.forget()  # fact ids it cached in the rolled-back transaction were never stored
+                if not isinstance(e, self.db.retryable) or attempt == RETRIES - 1:
                     raise
         raise AssertionError("unreachable")
 
@@ -101,7 +104,20 @@ class HubStore:
 
     def apply(self, batches: Sequence[Batch]) -> list[Ack]:
         """Apply the batches in one transaction (group commit); one ack per batch, valid now that it committed."""
-        return self._write(lambda tx: apply.apply(tx, batches, self.clock()))
+        return self._write(lambda tx: apply.apply(tx, batches, self.clock(), self.facts))
+
+    def facts_rebuild(self, timezone: str | None = None, progress: Callable[[int], None] | None = None) -> int:
+        """Write the sales facts again from every event held, in one transaction (in `timezone` from now on, when
+        given); how many events gave facts. `progress` hears how many events each page read."""
+        return self._write(lambda tx: self.facts.rebuild(tx, timezone, progress))
+
+    def facts_timezone(self) -> str:
+        """The time zone the facts count local days and hours in."""
+        return self._read(self.facts.timezone)
+
+    def facts_read(self, work: Callable[[TxCursor], T]) -> T:
+        """`work` on a DB-API cursor (placeholder `?`) over the fact tables, in one read transaction: reports."""
+        return self._read(lambda tx: work(TxCursor(tx)))
 
     def watermark(self, kiosk_id: str) -> int:
         """The highest sequence of `kiosk_id` up to which the hub holds every event (0 for a kiosk never heard)."""
