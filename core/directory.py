@@ -24,7 +24,7 @@ CARD_BLOCKED = "card_blocked"
 PIN_SET = "pin_set"
 ERASED = "erased"
 
-PERSONAL = ("phone", "name", "birthday", "gender", "consent_at")  # what an erasure clears
+PERSONAL = ("phone", "name", "birthday", "gender", "consent_at", "marketing_consent_at")  # what an erasure clears
 MERGED = (*PERSONAL, "pin_hash")  # per-field last writer wins
 
 _ID = re.compile(r"^[A-Za-z0-9_:.@-]{1,80}$")
@@ -113,7 +113,7 @@ def merge(member_id: str, changes: Iterable[Change]) -> Record:
 def personal_fields(m: Member, names: Iterable[str] = PERSONAL) -> dict[str, Any]:
     """The named personal fields of a member record as a change carries them (birthday as YYYY-MM-DD)."""
     values = {"phone": m.phone, "name": m.name, "birthday": m.birthday.isoformat() if m.birthday else None,
-              "gender": m.gender, "consent_at": m.consent_at}
+              "gender": m.gender, "consent_at": m.consent_at, "marketing_consent_at": m.marketing_consent_at}
     return {name: values[name] for name in names}
 
 

@@ -27,6 +27,7 @@ class Member:
     consent_at: int | None  # ms since epoch when the member agreed to data use
     created_at: int
     erased_at: int | None = None
+    marketing_consent_at: int | None = None  # ms when the member agreed to marketing messages (None: not agreed)
 
 
 def normalize_phone(text: str) -> str:

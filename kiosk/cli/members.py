@@ -36,6 +36,7 @@ def _add(args: argparse.Namespace) -> int:
             gender=normalize_gender(args.gender) if args.gender else None,
             card=args.card,
             pin=args.pin,
+            marketing=args.marketing,
         )
         view = kiosk.members.register(reg)
     emit(args, view.as_dict(), "registered\n" + describe(view))
@@ -89,6 +90,8 @@ def _edit(args: argparse.Namespace) -> int:
         changes["phone"] = args.phone
     if args.gender is not None:
         changes["gender"] = normalize_gender(args.gender)
+    if args.marketing is not None:
+        changes["marketing"] = args.marketing == "yes"
     with open_kiosk(args) as kiosk:
         if args.birthday is not None:
             changes["birthday"] = parse_birthday(args.birthday, kiosk.clock.today())
@@ -142,6 +145,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--card", help="IC card UID in hex")
     p.add_argument("--pin", help="6-digit payment PIN")
     p.add_argument("--consent", action="store_true", help="the member agreed to the privacy notice")
+    p.add_argument("--marketing", action="store_true", help="the member also agreed to marketing messages (optional)")
 
     p = add_command(sub, "find", _find, "show a member with tier and balances")
     which = p.add_mutually_exclusive_group(required=True)
@@ -153,12 +157,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("member_id")
     p.add_argument("--limit", type=int, default=None)
 
-    p = add_command(sub, "edit", _edit, "change a member's name, phone, birthday or gender")
+    p = add_command(sub, "edit", _edit, "change a member's name, phone, birthday, gender or marketing consent")
     p.add_argument("member_id")
     p.add_argument("--name")
     p.add_argument("--phone")
     p.add_argument("--birthday", help="YYYY-MM-DD")
     p.add_argument("--gender", help="F or M")
+    p.add_argument("--marketing", choices=("yes", "no"),
+                   help="the member agreed to (yes) or withdrew from (no) marketing messages such as birthday wishes")
 
     p = add_command(sub, "link-card", _link, "link another IC card to a member")
     p.add_argument("member_id")

@@ -42,6 +42,7 @@ class MemberView:
             "birthday": m.birthday.isoformat() if m.birthday else None,
             "gender": m.gender,
             "erased": m.erased_at is not None,
+            "marketing_consent": m.marketing_consent_at is not None,
             "tier": b.tier,
             "points": b.points,
             "stored_value_fen": b.stored_value,
@@ -62,6 +63,7 @@ class Registration:
     gender: str | None = None
     card: str | None = None
     pin: str | None = None
+    marketing: bool = False  # agreed to marketing messages (birthday wishes); optional, unlike the privacy consent
 
 
 class MemberService:
@@ -93,7 +95,8 @@ class MemberService:
         if reg.card:
             self._check_card_free(conn, reg.card)
         member_id = rows.next_member_id(conn, unit.who.kiosk_id)
-        rows.insert(conn, Member(member_id, reg.phone, reg.name, reg.birthday, reg.gender, now, now))
+        rows.insert(conn, Member(member_id, reg.phone, reg.name, reg.birthday, reg.gender, now, now,
+                                 marketing_consent_at=now if reg.marketing else None))
         drafts = [EventDraft.of(payloads.MemberRegistered(now), member_id)]
         if reg.card:
             rows.link_card(conn, reg.card, member_id, now)
@@ -171,8 +174,9 @@ class MemberService:
         return self.get(owner[0])
 
     def edit(self, member_id: str, operator: str | None = None, **changes: object) -> MemberView:
-        """Change name, phone, birthday or gender; the ledger records which fields changed, not their values."""
-        allowed = {"name", "phone", "birthday", "gender"}
+        """Change name, phone, birthday, gender or marketing consent (`marketing=True/False`); the ledger records
+        which fields changed, not their values."""
+        allowed = {"name", "phone", "birthday", "gender", "marketing"}
         if set(changes) - allowed:
             raise InvalidInput(f"cannot edit {sorted(set(changes) - allowed)}; editable: {sorted(allowed)}")
         if "phone" in changes:
@@ -181,6 +185,9 @@ class MemberService:
             changes["name"] = normalize_name(str(changes["name"]) if changes["name"] is not None else None)
         with self.gateway.unit(self.acting(operator)) as unit:
             member = self._require(unit.conn, member_id)
+            if "marketing" in changes:  # agreeing again keeps the first time of agreeing
+                changes["marketing_consent_at"] = (member.marketing_consent_at or unit.now) if changes.pop("marketing") \
+                    else None
             if "phone" in changes and changes["phone"] != member.phone:
                 other = rows.by_phone(unit.conn, changes["phone"])
                 if other:

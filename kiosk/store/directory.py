@@ -167,7 +167,7 @@ def _project_cards(conn: sqlite3.Connection, rec: Record, now_ms: int) -> int:
 def _member(rec: Record, phone: str | None) -> Member:
     birthday = rec.get("birthday")
     return Member(rec.member_id, phone, rec.get("name"), dt.date.fromisoformat(birthday) if birthday else None,
-                  rec.get("gender"), rec.get("consent_at"), rec.created_at, rec.erased_at)
+                  rec.get("gender"), rec.get("consent_at"), rec.created_at, rec.erased_at, rec.get("marketing_consent_at"))
 
 
 def _flag(conn: sqlite3.Connection, member_id: str, field: str, value: str, kept_by: str, now_ms: int) -> None:

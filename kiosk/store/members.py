@@ -15,14 +15,15 @@ from kiosk.store.checksum import row_crc
 from kiosk.store.errors import StoreDamaged
 from kiosk.store.pii import SEALED, is_sealed, key_of
 
-_COLUMNS = "member_id, phone, name, birthday, gender, consent_at, created_at, erased_at"
+_COLUMNS = "member_id, phone, name, birthday, gender, consent_at, created_at, erased_at, marketing_consent_at"
 
 
 def _row(conn: sqlite3.Connection, m: Member) -> tuple:
     """The stored row: personal fields sealed to the member."""
     key, birthday = key_of(conn), m.birthday.isoformat() if m.birthday else None
     phone, name, birthday = (key.seal(m.member_id, f, v) for f, v in zip(SEALED, (m.phone, m.name, birthday)))
-    return (m.member_id, phone, name, birthday, m.gender, m.consent_at, m.created_at, m.erased_at)
+    return (m.member_id, phone, name, birthday, m.gender, m.consent_at, m.created_at, m.erased_at,
+            m.marketing_consent_at)
 
 
 def _index(conn: sqlite3.Connection, m: Member) -> bytes | None:
@@ -32,7 +33,7 @@ def _index(conn: sqlite3.Connection, m: Member) -> bytes | None:
 def _member(conn: sqlite3.Connection, row: Sequence) -> Member:
     key = key_of(conn)
     phone, name, birthday = (key.open(row[0], f, v) for f, v in zip(SEALED, row[1:4]))
-    return Member(row[0], phone, name, dt.date.fromisoformat(birthday) if birthday else None, *row[4:8])
+    return Member(row[0], phone, name, dt.date.fromisoformat(birthday) if birthday else None, *row[4:9])
 
 
 def insert(conn: sqlite3.Connection, m: Member) -> None:
@@ -41,7 +42,7 @@ def insert(conn: sqlite3.Connection, m: Member) -> None:
     if conn.execute("SELECT 1 FROM members WHERE member_id = ?", (m.member_id,)).fetchone():
         raise StoreDamaged(f"member number {m.member_id} is already in use: the ledger's member counter is damaged and "
                            "nothing was written. Run 'memberkiosk verify' and restore the last backup")
-    conn.execute(f"INSERT INTO members ({_COLUMNS}, crc, phone_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    conn.execute(f"INSERT INTO members ({_COLUMNS}, crc, phone_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                  (*row, row_crc(row), _index(conn, m)))
 
 
@@ -49,10 +50,10 @@ def save(conn: sqlite3.Connection, m: Member) -> None:
     """Insert or overwrite a member record (with its checksum): a replicated record, or an edit of a known member."""
     row = _row(conn, m)
     conn.execute(
-        f"INSERT INTO members ({_COLUMNS}, crc, phone_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        f"INSERT INTO members ({_COLUMNS}, crc, phone_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (member_id) DO UPDATE SET phone = excluded.phone, name = excluded.name,"
         " birthday = excluded.birthday, gender = excluded.gender, consent_at = excluded.consent_at,"
-        " erased_at = excluded.erased_at, crc = excluded.crc, phone_index = excluded.phone_index",
+        " erased_at = excluded.erased_at, marketing_consent_at = excluded.marketing_consent_at, crc = excluded.crc, phone_index = excluded.phone_index",
         (*row, row_crc(row), _index(conn, m)),
     )
 

@@ -11,7 +11,8 @@ NEW_CARD = "04BEEF01"
 def test_register_then_tap_the_new_card(make_ui, kiosk):
     ui = make_ui(kiosk, store_name="鲜果超市", demo=True, devices=SIM_CARD, demo_cards=(("新卡", NEW_CARD),))
     ui.tap("register")
-    assert ui.shows("隐私说明")
+    assert ui.shows("隐私说明") and ui.shows("生日祝福")
+    ui.tap("marketing")  # the optional second consent: birthday wishes and offers by SMS
     ui.shot("1_consent")
     ui.tap("agree")
 
@@ -50,6 +51,7 @@ def test_register_then_tap_the_new_card(make_ui, kiosk):
     stored = kiosk.members.by_card(NEW_CARD)
     assert stored.member.phone == "13700001111" and stored.member.name == "王先生"
     assert stored.member.birthday == dt.date(1980, 1, 1) and stored.member.consent_at is not None
+    assert stored.member.marketing_consent_at == stored.member.consent_at
     kiosk.members.check_pin(stored.member.member_id, "246810")
 
 

@@ -31,6 +31,7 @@ class RegisterScreen(KioskScreen):
             self.ids[pad].value = ""
         self.ids.names.clear()
         self.ids.birthday_pick.date = dt.date(1990, 1, 1)
+        self.ids.marketing.active = False  # marketing messages only when this customer ticks the box
         self._birthday = None
         self.go_step("consent")
 
@@ -92,6 +93,7 @@ class RegisterScreen(KioskScreen):
             name=self.ids.names.name,
             birthday=self._birthday,
             pin=self.ids.pin_pad.value,
+            marketing=self.ids.marketing.active,
         )
         operator = self.operator
         self.call(lambda: self.kiosk.members.register(registration, operator=operator), self._registered)
