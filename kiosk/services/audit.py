@@ -3,30 +3,38 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
 from core import events as ev, payloads as p
 from core.codec import dumps
+from core.errors import KioskError
 from core.events import Event
 from core.money import format_fen
 from kiosk.clock import Clock
-from kiosk.store import audit, ledger
-from kiosk.store.audit import Break, Chain
-from kiosk.store.db import LEDGER_FILE, Database
+from kiosk.store import audit, checkpoint, ledger
+from kiosk.store.audit import GENESIS, Break, Chain
+from kiosk.store.db import LEDGER_FILE, SCHEMA, Database
 from kiosk.store.errors import StoreDamaged
-from kiosk.store.verify import verify_witness
+from kiosk.store.keyring import KeyRing
+from kiosk.store.verify import verify_store, verify_witness
 from kiosk.store.witness import WITNESS_FILE, Witness
 
 MAX_BREAKS = 50
+AUDIT_KEY = "audit"
+RECORD_BUSY_MS = 2000  # how long recording a verify's result waits for the kiosk's write lock
+QUICK_LIMIT = 100_000  # events since the checkpoint a start checks at most (a few seconds); the nightly does the rest
 # What `audit log` lists: money moved by hand, overrides, member records changed, prices and rules changed.
 AUDITED = (ev.TOPPED_UP, ev.SALE_REFUNDED, ev.OVERRIDE, ev.BALANCE_SETTLED, ev.POINTS_ADJUSTED, ev.MEMBER_EDITED,
            ev.MEMBER_ERASED, ev.CARD_BLOCKED, ev.PIN_UNLOCKED, ev.STOCK_ADJUSTED, ev.RULES_LOADED, ev.CATALOG_LOADED,
            ev.SETTINGS_CHANGED)
 # Reading a damaged file raises these (see kiosk/store/verify.py); the report names them instead of a traceback.
 _UNREADABLE = (sqlite3.Error, ValueError, TypeError)
+
+log = logging.getLogger(__name__)
 
 
 def fingerprint(document: Any) -> str:
@@ -138,6 +146,9 @@ def verify_chain(data_dir: Path, key: bytes, key_dir: Path) -> ChainReport:
         return ChainReport(0, problems=[str(exc)])
     try:
         return _walk(db, Chain(key), Witness(data_dir / WITNESS_FILE, key), key_dir)
+    except _UNREADABLE as exc:  # the end of the read (its COMMIT) on a damaged file
+        return ChainReport(0, problems=[f"{LEDGER_FILE}: events cannot be read ({type(exc).__name__}: {exc}); the "
+                                        "file is damaged: run 'memberkiosk verify'"])
     finally:
         db.close()
 
@@ -158,3 +169,128 @@ def _walk(db: Database, chain: Chain, witness: Witness, key_dir: Path) -> ChainR
         problems.append(f"no event's link verifies: unless someone rewrote the whole ledger, the audit key in "
                         f"{key_dir} is not the one this ledger was written with; restore that key directory")
     return ChainReport(count, found[:MAX_BREAKS], problems)
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What `verify` (full) or `verify --quick` found: the problems (first first), events checked, and what it left."""
+
+    problems: list[str]
+    events: int
+    note: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether everything checked verifies."""
+        return not self.problems
+
+
+def full_verify(data_dir: Path, keys: KeyRing, now_ms: int) -> VerifyReport:
+    """Every check (`verify_store`: structure, rows, projections, witness, documents; and the audit chain), then the
+    result recorded for doctor and head office and, when it passed, the checkpoint set where the ledger ended before
+    the checks began (events committed meanwhile are checked by the next quick verify)."""
+    key = keys.secret(AUDIT_KEY)
+    start = _head(data_dir, key)
+    store = verify_store(data_dir, key, keys)
+    problems = [str(p) for p in store.problems]
+    report = verify_chain(data_dir, key, keys.directory)
+    problems += [line for line in report.lines() if line not in problems]  # the witness is checked by both
+    result = checkpoint.VerifyResult(not problems, now_ms, report.events, problems[0] if problems else None)
+    note = store.note
+    if store.note is None and start is not None:
+        recorded = _record(data_dir, key, result, replace(start, at=now_ms) if result.ok else None)
+        note = None if recorded is None else f"the result was not recorded: {recorded}"
+    return VerifyReport(problems, report.events, note)
+
+
+def quick_verify(data_dir: Path, key: bytes, now_ms: int) -> VerifyReport:
+    """What changed since the verified checkpoint: the checkpoint's own event, every newer event's checksum and audit
+    link, the witness and SQLite's check of the tables that do not grow with history; a pass moves the checkpoint.
+    Over QUICK_LIMIT events since it, only the newest QUICK_LIMIT are checked and it stays for the nightly verify."""
+    try:
+        db = Database(data_dir / LEDGER_FILE, check=False, create=False, migrate=False)
+    except StoreDamaged as exc:
+        return VerifyReport([str(exc)], 0)
+    chain, witness = Chain(key), Witness(data_dir / WITNESS_FILE, key)
+    try:
+        db.quick_check()
+        with db.reading() as conn:
+            problems = [str(p) for p in verify_witness(witness, conn)]
+            if problems or db.schema < SCHEMA or not audit.has_chain(conn):
+                note = None if problems else f"{LEDGER_FILE} has schema {db.schema}: checked once the kiosk upgraded it"
+                return VerifyReport(problems, 0, note)
+            try:
+                found = checkpoint.read(conn, key)
+            except StoreDamaged as exc:
+                return VerifyReport([str(exc)], 0)
+            stale = found and checkpoint.mismatch(conn, found, chain)
+            if stale:
+                return VerifyReport([stale], 0)
+            pos, link = (found.pos, found.link) if found else (0, GENESIS)
+            end = checkpoint.head(conn)
+            skipped = max(0, end[0] - pos - QUICK_LIMIT)
+            if skipped:
+                pos, link = checkpoint.link_at(conn, end[0] - QUICK_LIMIT)
+            checked, bad = checkpoint.problems_after(conn, chain, pos, link)
+            mark = witness.read()
+    except _UNREADABLE as exc:
+        return VerifyReport([f"{LEDGER_FILE}: cannot be read ({type(exc).__name__}: {exc}); run 'memberkiosk verify'"], 0)
+    except StoreDamaged as exc:
+        return VerifyReport([str(exc)], 0)
+    finally:
+        db.close()
+    problems = [f"{where}: {what}" for where, what in bad[:MAX_BREAKS]]
+    note = (f"{skipped} events since the last verified point were not checked at start: the nightly full verify "
+            "checks them" if skipped else None)
+    if not problems and not skipped:
+        moved = checkpoint.Checkpoint(*end, mark.pos if mark else 0, now_ms)
+        failed = _record(data_dir, key, None, moved)
+        note = None if failed is None else f"the checkpoint was not moved: {failed}"
+    return VerifyReport(problems, checked, note)
+
+
+def last_result(db: Database) -> checkpoint.VerifyResult | None:
+    """The last full verify's result (doctor, telemetry); None before the first."""
+    with db.reading() as conn:
+        return checkpoint.read_result(conn)
+
+
+def _head(data_dir: Path, key: bytes) -> checkpoint.Checkpoint | None:
+    """The ledger's end and its witness now, as a checkpoint (None when the ledger cannot be opened or has no chain)."""
+    try:
+        db = Database(data_dir / LEDGER_FILE, check=False, create=False, migrate=False)
+    except KioskError:
+        return None
+    try:
+        with db.reading() as conn:
+            if db.schema < SCHEMA or not audit.has_chain(conn):
+                return None
+            end = checkpoint.head(conn)
+        mark = Witness(data_dir / WITNESS_FILE, key).read()
+    except (KioskError, *_UNREADABLE):
+        return None
+    finally:
+        db.close()
+    return checkpoint.Checkpoint(*end, mark.pos if mark else 0, 0)
+
+
+def _record(data_dir: Path, key: bytes, result: checkpoint.VerifyResult | None,
+            moved: checkpoint.Checkpoint | None) -> str | None:
+    """Write a verify's result and/or the new checkpoint; why not, when the store refuses (busy, full, read-only)."""
+    try:
+        db = Database(data_dir / LEDGER_FILE, check=False, create=False, migrate=False)
+    except KioskError as exc:
+        return str(exc)
+    try:
+        db.conn.execute(f"PRAGMA busy_timeout = {RECORD_BUSY_MS}")  # a verify is not worth holding a sale up for
+        with db.transaction() as conn:
+            if result is not None:
+                checkpoint.write_result(conn, result)
+            if moved is not None:
+                checkpoint.write(conn, key, moved)
+    except KioskError as exc:
+        log.warning("verify result not recorded: %s", exc)
+        return str(exc)
+    finally:
+        db.close()
+    return None

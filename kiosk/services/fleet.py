@@ -28,7 +28,7 @@ from core.payloads import SettingsChanged
 from core.rules_toml import parse_rules
 from kiosk import config
 from kiosk.clock import Clock
-from kiosk.services.audit import fingerprint
+from kiosk.services.audit import fingerprint, last_result
 from kiosk.services.gateway import Gateway
 from kiosk.services.receipts import SETTINGS_TABLE
 from kiosk.services.sales import SalesService
@@ -229,3 +229,8 @@ class FleetService:
         """When this kiosk last sold (ms), for telemetry."""
         with self.db.reading() as conn:
             return fleet_state.last_sale_at(conn, self.gateway.who.kiosk_id)
+
+    def last_verify(self) -> dict[str, Any] | None:
+        """The last nightly full verify (ok, at, events, problem), for telemetry; None before the first."""
+        found = last_result(self.db)
+        return found.as_dict() if found else None

@@ -4,7 +4,7 @@ A unit is one SQLite IMMEDIATE transaction. What it appends is stamped with the 
 `customer` at self-service, `cli:<user>` or `system`), checked against the shared policy (a blocked card, an
 erased member, a malformed operator are refused; in a chain, a spend beyond the kiosk's allowance goes to head office
 (kiosk/services/escrow.py), nothing is written while head office holds a tail of this ledger that it lacks, and
-no money changes hands while head office has locked the kiosk),
+no money changes hands while head office has locked the kiosk or the disk is nearly full),
 linked into the audit chain, and durable when the unit returns. Followers (receipts, sync, history) are woken after
 the commit; they read the ledger themselves, so nothing is lost if that wake-up is.
 """
@@ -25,6 +25,7 @@ from kiosk.store import chain_state, fleet_state, ledger, members as member_rows
 from kiosk.store.audit import Chain
 from kiosk.store.db import Database
 from kiosk.store.ledger import Identity
+from kiosk.store.space import FreeSpace
 
 if TYPE_CHECKING:
     from kiosk.services.escrow import Escrow
@@ -62,11 +63,14 @@ class Unit:
     chain: Chain
     events: list[Event] = field(default_factory=list)
     escrow: Escrow | None = None  # in a chain: what this kiosk may spend of a member without asking head office
+    space: FreeSpace | None = None  # the free-space floor under the ledger (store.min_free_mb)
 
     def append(self, drafts: Sequence[EventDraft]) -> list[Event]:
         """Apply the policy to `drafts` and append them as one batch (one txn id) of this unit."""
         if any(d.type in _LOCKED_OUT for d in drafts):
             _check_unlocked(self.conn)
+            if self.space is not None:
+                self.space.check()
         for member_id in sorted({d.member_id for d in drafts if d.member_id}):
             theirs = [d for d in drafts if d.member_id == member_id]
             _check_member(self.conn, member_id, theirs, self.operator)
@@ -116,6 +120,7 @@ class Gateway:
     def __init__(self, db: Database, who: Identity, clock: Clock, chain: Chain) -> None:
         self.db, self.who, self.clock, self.chain = db, who, clock, chain
         self.escrow: Escrow | None = None  # set by the bootstrap when the kiosk is in a chain
+        self.space: FreeSpace | None = None  # set by the bootstrap: money pauses when the disk is nearly full
         self._listeners: list[Callable[[], None]] = []
 
     def subscribe(self, listener: Callable[[], None]) -> None:
@@ -130,7 +135,7 @@ class Gateway:
             _check_tail(conn)
             if card is not None:
                 _check_card(conn, card)
-            unit = Unit(conn, self.clock.now_ms(), operator, self.who, self.chain, escrow=self.escrow)
+            unit = Unit(conn, self.clock.now_ms(), operator, self.who, self.chain, escrow=self.escrow, space=self.space)
             yield unit
         if unit.events:
             self.notify()

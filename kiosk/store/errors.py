@@ -14,5 +14,9 @@ class StoreFull(KioskError):
     """The disk is full: nothing was written, the last commit stands."""
 
 
+class StoreNearlyFull(StoreFull):
+    """Free space is below store.min_free_mb: money-moving commits pause before the disk could fill mid-commit."""
+
+
 class StorePermission(KioskError):
     """The files exist but this user may not open them (a command run as root, or as the wrong user)."""

@@ -158,7 +158,8 @@ def test_export_into_a_missing_folder_says_so(cli, tmp_path) -> None:
 
 
 @pytest.mark.parametrize("tiny_disk", ["2m"], indirect=True)
-def test_a_full_disk_mid_import_says_disk_full_and_imports_nothing(cli, tmp_path, tiny_disk) -> None:
+def test_a_full_disk_mid_import_says_disk_full_and_imports_nothing(cli, tmp_path, tiny_disk, monkeypatch) -> None:
+    monkeypatch.setenv("MEMBERKIOSK_MIN_FREE_MB", "0")  # past the floor (tests/store/test_disk_full.py): the real ENOSPC
     data = ("--data-dir", str(tiny_disk / "data"))
     cli(*data, "members", "add", "--phone", "13900000000", "--consent")
     rows = [(f"138{n:08d}", "会员" * 15, "1990-01-01", "F", "", "100") for n in range(20_000)]

@@ -21,6 +21,6 @@ def run(data_dir: Path) -> list[Finding]:
     findings += settings.check_devices(cfg["devices"])
     findings += broker.check_broker(cfg["sync.broker"], cfg["sync.ca_file"])
     findings += system.check_clock()
-    findings += system.check_disk(data_dir)
+    findings += system.check_disk(data_dir, cfg["store.min_free_mb"] * 1024 * 1024)
     findings += settings.check_pricing()
     return findings

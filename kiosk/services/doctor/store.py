@@ -7,14 +7,16 @@ every event, runs nightly; a technician's doctor run must answer in seconds on a
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 from core.errors import KioskError
+from kiosk.services.audit import last_result
 from kiosk.services.doctor.finding import Finding
-from kiosk.store.audit import GENESIS, ROW_COLUMNS, Chain, has_chain
+from kiosk.store import checkpoint
+from kiosk.store.audit import Chain, has_chain
 from kiosk.store.db import LEDGER_FILE, SCHEMA, Database, existing_store
 from kiosk.store.keyring import KeyRing
-from kiosk.store.ledger import event_crc
 from kiosk.store.verify import Problem, verify_documents, verify_witness
 from kiosk.store.witness import WITNESS_FILE, Witness
 
@@ -41,6 +43,7 @@ def check_store(data_dir: Path, key_dir: Path) -> list[Finding]:
         return [Finding("store", "fault", str(exc), FIX)]
     try:
         problems = quick_problems(db, Witness(data_dir / WITNESS_FILE, audit_key), Chain(audit_key))
+        nightly = _last_verify(db)
     finally:
         db.close()
     problems += verify_documents(data_dir)
@@ -50,8 +53,24 @@ def check_store(data_dir: Path, key_dir: Path) -> list[Finding]:
     if db.schema < SCHEMA:
         return [Finding("store", "warn", f"{LEDGER_FILE} has schema {db.schema}, this software {SCHEMA}",
                         "start the kiosk once: it upgrades the ledger, then run doctor again")]
-    return [Finding("store", "ok", f"quick check passed: pages, witness, documents, and the newest {TAIL} events' "
+    if nightly is not None and not nightly.ok:
+        return [Finding("store", "warn", f"the last full verify ({_at(nightly.at)}) failed: {nightly.problem}", FIX,
+                        nightly.as_dict())]
+    return [Finding("store", "ok", f"quick check passed: tables, witness, documents, and the newest {TAIL} events' "
                                    "checksums and audit links (`memberkiosk verify` checks everything)")]
+
+
+def _last_verify(db: Database) -> checkpoint.VerifyResult | None:
+    """The nightly full verify's recorded result; None before the first, or when it cannot be read (the quick check
+    reports that)."""
+    try:
+        return last_result(db) if db.schema == SCHEMA else None
+    except (KioskError, sqlite3.Error, ValueError, TypeError):
+        return None
+
+
+def _at(ms: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ms / 1000))
 
 
 def quick_problems(db: Database, witness: Witness, chain: Chain) -> list[Problem]:
@@ -71,19 +90,5 @@ def quick_problems(db: Database, witness: Witness, chain: Chain) -> list[Problem
 
 def tail_problems(conn: sqlite3.Connection, chain: Chain, tail: int = TAIL) -> list[Problem]:
     """The newest `tail` events whose row checksum or audit link does not verify, oldest first."""
-    rows = conn.execute(f"SELECT pos, {ROW_COLUMNS}, link FROM events ORDER BY pos DESC LIMIT ?", (tail,)).fetchall()
-    rows.reverse()
-    if not rows:
-        return []
-    before = conn.execute("SELECT link FROM events WHERE pos < ? ORDER BY pos DESC LIMIT 1", (rows[0][0],)).fetchone()
-    prev = before[0] if before and before[0] is not None else GENESIS
-    problems = []
-    for pos, *row, link in rows:
-        where = f"event #{pos} ({row[0]})"
-        if event_crc(row[:10], row[10], row[11]) != row[12]:
-            problems.append(Problem(where, "checksum mismatch: the row was altered or damaged"))
-        elif link != chain.link(prev, row):
-            problems.append(Problem(where, "its audit link does not verify: it was altered, or an event before it "
-                                           "was inserted, deleted or moved"))
-        prev = link if link is not None else prev
-    return problems
+    pos, link = checkpoint.link_at(conn, checkpoint.head(conn)[0] - tail)
+    return [Problem(where, what) for where, what in checkpoint.problems_after(conn, chain, pos, link)[1]]

@@ -14,7 +14,6 @@ from kiosk.store.keyring import GROUP_READABLE, SIGNING_FILE
 
 TIMEDATECTL_TIMEOUT_S = 5.0
 WARN_FREE_FRACTION = 0.10
-MIN_FREE_BYTES = 64 * 1024 * 1024  # room for a day of sales, the WAL and a checkpoint with margin
 DATA_DIR_MODE = 0o750  # as tmpfiles.d and the README set them; files 0640, keys 0600 (pii.key 0640)
 
 
@@ -40,8 +39,9 @@ def check_clock() -> list[Finding]:
     return [Finding("clock", "ok", "the clock is NTP-synchronised")]
 
 
-def check_disk(data_dir: Path) -> list[Finding]:
-    """Free space where the ledger lives: a warning at 10% free, a fault below what selling needs."""
+def check_disk(data_dir: Path, min_free_bytes: int) -> list[Finding]:
+    """Free space where the ledger lives: a warning at 10% free, a fault below the floor where sales pause
+    (store.min_free_mb)."""
     where = next((p for p in (data_dir, *data_dir.parents) if p.exists()), data_dir)  # a new kiosk's goes there
     try:
         usage = shutil.disk_usage(where)
@@ -51,8 +51,9 @@ def check_disk(data_dir: Path) -> list[Finding]:
     found = f"{_mib(usage.free)} free of {_mib(usage.total)} ({usage.free / usage.total:.0%}) at {data_dir}"
     fix = ("free space on the data partition: move old backups and exports off it (`memberkiosk backup` to a USB "
            "stick), or give it a bigger card")
-    if usage.free < MIN_FREE_BYTES:
-        return [Finding("disk", "fault", f"{found}: below the {_mib(MIN_FREE_BYTES)} selling needs", fix)]
+    if usage.free < min_free_bytes:
+        return [Finding("disk", "fault", f"{found}: below the {_mib(min_free_bytes)} selling needs: sales are paused",
+                        fix)]
     if usage.free < WARN_FREE_FRACTION * usage.total:
         return [Finding("disk", "warn", f"{found}: under {WARN_FREE_FRACTION:.0%}", fix)]
     return [Finding("disk", "ok", found)]
