@@ -112,7 +112,10 @@ def _telemetry(tx: Tx, r: Report) -> None:
 def _outcome(tx: Tx, r: Report, now: int) -> None:
     b = r.body
     tx.run("INSERT INTO fleet_outcomes (id, kiosk, type, name, ok, reason, version, result, at, received_at)"
-           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id, kiosk) DO NOTHING",
+           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id, kiosk) DO UPDATE SET ok = excluded.ok,"
+           " reason = excluded.reason, result = excluded.result, at = excluded.at, received_at = excluded.received_at"
+           " WHERE excluded.at > fleet_outcomes.at",  # a later outcome of a command (an update installed) replaces
+           # its first (staged); the same outcome reported again changes nothing
            (b.get("id"), r.kiosk, b["type"], b.get("name"), bool(b["ok"]), b.get("reason"), b.get("version"),
             json.dumps(b.get("result") or {}, ensure_ascii=False, sort_keys=True), b.get("at", r.at), now))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import AsyncIterator
 from urllib.parse import quote
 
@@ -23,7 +24,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kiosk.clock import Clock
-from mqtt.hub.web import pages, push
+from kiosk.reports.model import Inputs
+from mqtt.hub.web import pages, push, reports
 from mqtt.hub.web.guard import LoginNeeded, checked_form, start_session
 from mqtt.hub.web.views import HERE, Backend, account_of, backend, render, templates
 
@@ -47,6 +49,8 @@ class WebConfig:
     pusher: push.Pusher | None = None
     clock: Clock = field(default_factory=Clock)
     session_hours: float = 8.0
+    bundles: Path | None = None  # update bundles served read-only at /updates/ (they are signed: no login needed)
+    report_inputs: Inputs = field(default_factory=Inputs)  # the chain's rulebook and catalog, for the reports
 
 
 class SecurityHeaders:
@@ -58,7 +62,9 @@ class SecurityHeaders:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers", [])) + HEADERS
+                headers = list(message.get("headers", []))
+                cached = any(name.lower() == b"cache-control" for name, _value in headers)  # a chart says so
+                message["headers"] = headers + [h for h in HEADERS if not (cached and h[0] == b"cache-control")]
             await send(message)
 
         await self.app(scope, receive, with_headers if scope["type"] == "http" else send)
@@ -127,10 +133,16 @@ def create_app(config: WebConfig) -> Starlette:
         Route("/", pages.fleet, methods=["GET"]),
         Route("/kiosks/{kiosk}", pages.kiosk, methods=["GET"]),
         Route("/reconcile", pages.reconcile, methods=["GET"]),
+        Route("/reports", reports.index, methods=["GET"]),
+        Route("/reports/{name}", reports.page, methods=["GET"]),
+        Route("/reports/{name}/chart.png", reports.chart, methods=["GET"]),
+        Route("/reports/{name}/report.csv", reports.csv, methods=["GET"]),
         Route("/push", push.form, methods=["GET"]),
         Route("/push", push.submit, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
+    if config.bundles is not None:
+        routes.append(Mount("/updates", StaticFiles(directory=config.bundles), name="updates"))
     middleware = [Middleware(SecurityHeaders),
                   Middleware(SessionMiddleware, secret_key=config.secret, session_cookie=COOKIE,
                              max_age=int(config.session_hours * 3600), same_site="strict",
@@ -138,5 +150,6 @@ def create_app(config: WebConfig) -> Starlette:
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
                     exception_handlers={LoginNeeded: _login_needed, HTTPException: _http_error})
     app.state.backend, app.state.pusher = db, config.pusher
+    app.state.clock, app.state.report_inputs = config.clock, config.report_inputs
     app.state.templates = templates(config.clock)
     return app
