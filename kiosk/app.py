@@ -21,6 +21,7 @@ from kiosk.services.members import MemberService
 from kiosk.services.parking import ParkingService
 from kiosk.services.pins import LOCK_MS, PinGuard
 from kiosk.services.points import PointsService
+from kiosk.services.reports import ReportsService
 from kiosk.services.sales import SalesService
 from kiosk.services.simulate import WhatIfService
 from kiosk.services.staff import StaffService
@@ -34,6 +35,7 @@ from kiosk.store.audit import Chain, link_old_events
 from kiosk.store.keyring import KeyRing
 from kiosk.store import sealing
 from kiosk.store.lock import lock_data_dir
+from kiosk.store.space import FreeSpace
 from kiosk.store.witness import WITNESS_FILE, Witness
 
 OPERATOR_ENV = "MEMBERKIOSK_OPERATOR"  # who a shell acts as (a staff number), when not cli:USER
@@ -111,6 +113,7 @@ class Kiosk:
         clock = clock if isinstance(clock, Clock) else Clock(clock or wall_ms, zone(cfg["kiosk.timezone"]))
         operator = check_operator(operator or os.environ.get(OPERATOR_ENV) or f"cli:{getpass.getuser()}")
         gateway = Gateway(db, who, clock, chain)
+        gateway.space = FreeSpace(data_dir, cfg["store.min_free_mb"] * 1024 * 1024)
         in_chain = cfg["sync.broker"] is not None if escrow is None else escrow
         if in_chain:
             gateway.escrow = Escrow(who)
@@ -155,7 +158,7 @@ class Kiosk:
     @cached_property
     def whatif(self) -> WhatIfService:
         """What-if re-pricing of the sales history under candidate rules."""
-        return WhatIfService(self.db, self.docs, self.data_dir)
+        return WhatIfService(self.db, self.docs, self.data_dir, self.clock)
 
     @cached_property
     def points(self) -> PointsService:
@@ -166,6 +169,11 @@ class Kiosk:
     def summaries(self) -> MemberSummaries:
         """What a card tap shows of a member, read in one snapshot with the sales service's cached rulebook."""
         return MemberSummaries(self.db, self.members, self.points, self.sales.docs, self.clock)
+
+    @cached_property
+    def reports(self) -> ReportsService:
+        """Sales, balances, stock, attendance and member analytics over the facts, and suggestions after a tap."""
+        return ReportsService(self.db, self.docs, self.clock)
 
     @cached_property
     def sync(self) -> SyncService:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,6 +158,30 @@ def one_of(*choices: str) -> Callable[[Any], str]:
     return check
 
 
+def whole(raw: Any) -> int:
+    """A whole number, 0 or more."""
+    if isinstance(raw, str) and raw.strip().isdigit():
+        raw = int(raw)
+    if not isinstance(raw, int) or isinstance(raw, bool) or raw < 0:
+        raise ValueError("expected a whole number, 0 or more")
+    return raw
+
+
+def http_url(raw: Any) -> str:
+    """An http(s)://host[:port]/path URL."""
+    url = urlsplit(raw) if isinstance(raw, str) else None
+    if url is None or url.scheme not in ("http", "https") or not url.hostname:
+        raise ValueError("expected a URL such as https://sms.example.com/send")
+    return raw
+
+
+def quiet_hours(raw: Any) -> str:
+    """Local times HH:MM-HH:MM (21:00-08:00 spans midnight; equal times mean no quiet hours)."""
+    if not isinstance(raw, str) or not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]", raw):
+        raise ValueError("expected local times like 21:00-08:00")
+    return raw
+
+
 def optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """`check`, and None for a key left unset."""
     return lambda raw: None if raw is None else check(raw)
@@ -165,6 +190,7 @@ def optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
 # --- the keys, one fragment per component that reads them ---
 
 # The bootstrap (kiosk/app.py), the command line (kiosk/cli) and the clock.
+MIN_FREE_MB = 64  # store.min_free_mb: a day of sales, the WAL and a checkpoint, with margin
 KIOSK = (
     Key("kiosk.id", None, optional(identifier), "this kiosk's id, fixed in a new data directory (members: ID-NNNNNN)",
         env="MEMBERKIOSK_KIOSK_ID"),
@@ -177,6 +203,8 @@ KIOSK = (
     Key("kiosk.key_dir", Path("/etc/memberkiosk/keys"), directory,
         "the kiosk's keys (signing, audit, personal data), outside the data directory and its backups",
         env="MEMBERKIOSK_KEY_DIR"),
+    Key("store.min_free_mb", MIN_FREE_MB, whole, "sales pause while the data directory's disk has less free than this "
+        "(MB; doctor faults below it too); 0: only a really full disk stops them", env="MEMBERKIOSK_MIN_FREE_MB"),
 )
 # The touch UI (kiosk/ui, started by `memberkiosk kiosk`).
 VOICE_MODES = ("off", "zh", "en", "auto")  # ui.voice: silent, Chinese, English, the screen's language (kiosk/ui/voice)
@@ -219,7 +247,57 @@ FLEET = (
     Key("fleet.telemetry_seconds", 30.0, seconds, "how often the kiosk reports its health to head office "
         "(and at once when a device or the lock changes)"),
 )
-SCHEMA: dict[str, Key] = {key.name: key for key in KIOSK + UI + DEVICES + SYNC + PINS + ENROLMENT + FLEET}
+# Member notifications (kiosk/notices): the outbox follower, the daily run and the sender.
+NOTIFY_GATEWAYS = ("log", "file", "http")
+NOTIFY = (
+    Key("notify.gateway", "log", one_of(*NOTIFY_GATEWAYS), "where messages go: log (the journal), file "
+        "(notify.file), http (an SMS provider); the kiosk sends in the background only when this is set"),
+    Key("notify.file", None, optional(directory), "the file gateway's file (unset: notices.log in the data directory)"),
+    Key("notify.http_url", None, optional(http_url), "the SMS provider's send URL (http gateway)"),
+    Key("notify.app_key", None, optional(text), "this shop's app key at the SMS provider (http gateway)"),
+    Key("notify.secret_file", None, optional(directory),
+        "the file holding the provider's signing secret (unset: sms.secret in kiosk.key_dir)"),
+    Key("notify.timeout_seconds", 10.0, seconds, "a provider that does not answer within this is tried again later"),
+    Key("notify.language", "zh_CN", one_of("zh_CN", "en"), "the language of the messages"),
+    Key("notify.transactional", True, boolean, "send account notices (registration, top-ups, purchases, tier, "
+        "low stored value, points expiring)", document=("settings", "notify_transactional")),
+    Key("notify.quiet_hours", "21:00-08:00", quiet_hours,
+        "scheduled messages (birthday, expiry reminders) wait until these local hours end"),
+    Key("notify.low_balance_fen", 2000, whole, "a spend leaving less stored value than this (fen) sends an alert"),
+    Key("notify.expiry_days", 30, whole, "remind members this many days before their points expire"),
+    Key("notify.birthday_late_days", 2, whole,
+        "a kiosk catching up missed days sends a birthday wish at most this many days late, else skips it"),
+    Key("notify.max_attempts", 8, whole, "a message that failed this many times is given up (notify retry resends)"),
+    Key("notify.retry_seconds", 30.0, seconds, "the wait after a failed send, doubling with each failure (at most 1 h)"),
+)
+def command_line(raw: Any) -> str:
+    """A command line, split as a shell would split it (no shell runs it); empty: no command."""
+    try:
+        if isinstance(raw, str) and "\n" not in raw:
+            shlex.split(raw)
+            return raw
+    except ValueError:
+        pass
+    raise ValueError("expected one command line, e.g. systemctl restart memberkiosk.service")
+
+
+# Updates (mqtt/fleet/update_fetch.py on the kiosk; mqtt/fleet/update_apply.py, the root updater).
+UPDATE = (
+    Key("update.root", Path("/opt/memberkiosk"), directory, "where releases/<version>/ and the current link live"),
+    Key("update.max_bundle_mb", 512, whole, "the largest update bundle this kiosk fetches (MB)"),
+    Key("update.fetch_seconds", 120.0, seconds, "a bundle download stalled this long is given up"),
+    Key("update.health_seconds", 120.0, seconds,
+        "a new version must be ready and pass verify this soon after its restart, else it is rolled back"),
+    Key("update.restart", "systemctl restart memberkiosk.service", command_line,
+        "how the updater restarts the kiosk ({release}, {version}, {root} are filled in)"),
+    Key("update.ready", "systemctl is-active --quiet memberkiosk.service", command_line,
+        "the check, repeated until it passes, that the restarted kiosk is ready"),
+    Key("update.verify", "systemd-run --quiet --wait --collect --uid=kiosk --gid=kiosk -E "
+        "MEMBERKIOSK_DATA_DIR=/var/lib/memberkiosk {release}/bin/memberkiosk verify --quick --if-present", command_line,
+        "the store check the new version must pass, as the kiosk user (the updater itself holds no capability)"),
+)
+SCHEMA: dict[str, Key] = {key.name: key for key in KIOSK + UI + DEVICES + SYNC + PINS + ENROLMENT + FLEET + NOTIFY
+                          + UPDATE}
 
 
 class Config:

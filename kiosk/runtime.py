@@ -16,8 +16,15 @@ from drivers.base import safe_emit
 from drivers.events import DeviceEvent, DeviceHealth
 from drivers.factory import build
 from kiosk.app import Kiosk
+from kiosk.config import ConfigError, load as load_config
+from kiosk.followers.base import Follower
+from kiosk.followers.facts import FactsFollower
+from kiosk.followers.notices import NoticesFollower
 from kiosk.followers.receipts import ReceiptFollower
 from kiosk.followers.runner import FollowerRunner
+from kiosk.notices.gateways import build as build_notice_gateway
+from kiosk.notices.sender import Sender, SenderLoop
+from kiosk.notices.settings import NoticeSettings, load_settings
 from kiosk.printing.worker import PrintWorker
 from kiosk.services.receipts import Receipts
 from kiosk.store import print_jobs
@@ -39,6 +46,7 @@ class DeviceRuntime:
         self.devices: dict[str, Any] = {}
         self.printing: PrintWorker | None = None
         self.followers: FollowerRunner | None = None
+        self.notices: SenderLoop | None = None
         self._subscribers: list[Subscriber] = []
         self._lock = threading.Lock()
 
@@ -55,21 +63,48 @@ class DeviceRuntime:
                 device = build(kind, dict(config), runtime.post)
                 runtime.devices[kind] = device
                 device.start()
-            if "printer" in runtime.devices:
-                runtime._start_printing(receipt_dir)
+            runtime._start_followers(receipt_dir)
         except BaseException:
             runtime.stop()
             raise
         return runtime
 
-    def _start_printing(self, receipt_dir: Path | None) -> None:
+    def _start_notices(self) -> list[NoticesFollower]:
+        """With notify.gateway configured: the background sender, and the follower that feeds it (to be started)."""
+        k = self.kiosk
+        cfg = load_config(docs=k.docs)
+        if not cfg.is_set("notify.gateway"):
+            return []
+        try:
+            gateway = build_notice_gateway(cfg, k.data_dir)
+        except ConfigError as exc:  # the kiosk still sells; the outbox waits for a correct setting (notify status)
+            log.error("member notifications are off: %s", exc)
+            return []
+
+        def settings() -> NoticeSettings:  # read at each use: the shop may change them while the kiosk runs
+            return load_settings(k.docs, k.who.store_id)
+        self.notices = SenderLoop(Sender(k.db, k.clock, gateway, settings))
+        self.notices.start()
+        return [NoticesFollower(k.db, k.clock, k.who.kiosk_id, settings, queued=self.notices.wake)]
+
+    def _start_followers(self, receipt_dir: Path | None) -> None:
+        """The sales facts always (reports and suggestions stay current); receipts with a printer; notices with a
+        gateway."""
+        k = self.kiosk
+        followers: list[Follower] = [FactsFollower(k.db, k.clock), *self._start_notices()]
+        if "printer" in self.devices:
+            followers.append(self._start_printing(receipt_dir))
+        self.followers = FollowerRunner(k.db, followers)
+        self.followers.start()
+        k.gateway.subscribe(self.followers.wake)  # a sale committed here prints now, not at the next poll
+
+    def _start_printing(self, receipt_dir: Path | None) -> ReceiptFollower:
+        """The print worker, and the follower that queues a receipt for each sale."""
         k = self.kiosk
         receipts = Receipts(k.db, k.who, k.docs, k.clock)
         self.printing = PrintWorker(k.db, self.devices["printer"], receipts, k.clock, preview_dir=receipt_dir)
         self.printing.start()
-        self.followers = FollowerRunner(k.db, [ReceiptFollower(k.db, k.clock, k.who.kiosk_id, queued=self.printing.wake)])
-        self.followers.start()
-        k.gateway.subscribe(self.followers.wake)  # a sale committed here prints now, not at the next poll
+        return ReceiptFollower(k.db, k.clock, k.who.kiosk_id, queued=self.printing.wake)
 
     def post(self, event: DeviceEvent) -> None:
         """Called by the drivers on their threads: hand the event to every subscriber (a failing one is logged)."""
@@ -117,6 +152,9 @@ class DeviceRuntime:
         if self.followers is not None:
             self.followers.stop()
             self.followers = None
+        if self.notices is not None:
+            self.notices.stop()
+            self.notices = None
         if self.printing is not None:
             self.printing.stop()
             self.printing = None

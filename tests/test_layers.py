@@ -18,9 +18,10 @@ OURS = SCANNED + ("tests", "bench")  # nothing we ship imports the tests or the 
 LEAVES = {"kiosk", "kiosk.clock", "kiosk.ids", "kiosk.fonts", "kiosk.background",  # time, ids, fonts, threads
           "kiosk.notify"}  # and telling systemd the kiosk is alive
 CONFIG = {"core", "drivers", *LEAVES}  # config checks device types by their names in drivers.factory
-STORE = {"core", *LEAVES, "kiosk.config"}
-FOLLOWERS = STORE | {"kiosk.store"}
-SERVICES = FOLLOWERS | {"native", "drivers", "kiosk.followers"}
+STORE = {"core", *LEAVES, "kiosk.config", "kiosk.facts"}  # the fact tables are part of the ledger's schema
+NOTICES = STORE | {"kiosk.store"}  # the notifications outbox, daily run, sender and gateways work on the store
+FOLLOWERS = NOTICES | {"kiosk.notices"}  # the notices follower writes that outbox
+SERVICES = FOLLOWERS | {"native", "drivers", "kiosk.followers", "kiosk.reports"}
 PRINTING = SERVICES | {"kiosk.services"}  # the print queue and worker render receipts of committed sales
 APP = PRINTING | {"kiosk.printing"}
 EDGES = APP | {"kiosk.app"}  # the device runtime, the demo seed and sync build on the bootstrapped kiosk
@@ -29,8 +30,11 @@ ALLOWED: dict[str, set[str]] = {
     "native": {"core"},
     "drivers": {"core"},
     **{leaf: {"core"} for leaf in LEAVES},
+    "kiosk.facts": {"core", *LEAVES},  # the sales facts' tables and writer, shared by the kiosk and the hub
+    "kiosk.reports": {"core", "native", *LEAVES, "kiosk.facts"},  # reports over the facts, at the kiosk and the hub
     "kiosk.config": CONFIG,
     "kiosk.store": STORE,
+    "kiosk.notices": NOTICES,
     "kiosk.followers": FOLLOWERS,
     "kiosk.services": SERVICES,
     "kiosk.printing": PRINTING,
@@ -38,8 +42,8 @@ ALLOWED: dict[str, set[str]] = {
     "kiosk.runtime": EDGES,
     "kiosk.demo": EDGES,
     "mqtt": EDGES | {"kiosk.runtime"},
-    "mqtt.hub": {"core", *LEAVES, "kiosk.config", "mqtt"},  # the head-office hub: the domain, settings and wire
-    # protocol (mqtt.topics, messages, connection), no kiosk store
+    "mqtt.hub": {"core", *LEAVES, "kiosk.config", "mqtt", "kiosk.facts", "kiosk.reports"},  # the head-office hub: the domain,
+    # settings, wire protocol (mqtt.topics, messages, connection) and the fact tables; no kiosk store
     "kiosk.ui": EDGES | {"kiosk.runtime", "kiosk.demo"},
     "kiosk.cli": EDGES | {"kiosk.runtime", "kiosk.demo", "kiosk.ui", "mqtt", "mqtt.hub"},
 }

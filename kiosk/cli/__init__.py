@@ -23,15 +23,19 @@ COMMAND_MODULES = [
     "kiosk.cli.devices",
     "kiosk.cli.receipt",
     "kiosk.cli.sales",
+    "kiosk.cli.facts",
     "kiosk.cli.rules",
     "kiosk.cli.points",
+    "kiosk.cli.report",
     "kiosk.cli.config",
     "kiosk.cli.sync",
     "kiosk.cli.audit",
     "kiosk.cli.hub",
     "kiosk.cli.fleet",
+    "kiosk.cli.update",
     "kiosk.cli.doctor",
     "kiosk.cli.logs",
+    "kiosk.cli.notify",
 ]
 
 DATA_DIR_ENV = "MEMBERKIOSK_DATA_DIR"
@@ -67,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.data_dir_flag = args.data_dir  # `config show` tells a flag from the configured value
         args.data_dir = load_config(flags={"kiosk.data_dir": args.data_dir})["kiosk.data_dir"]
-        refuse_root_on_others_dir(args.data_dir, sys.argv[1:] if argv is None else argv)
+        if not getattr(args, "root_writes", False):  # `update apply` runs as root by design (kiosk/cli/update.py)
+            refuse_root_on_others_dir(args.data_dir, sys.argv[1:] if argv is None else argv)
         return args.func(args)
     except KioskError as exc:
         print(f"error: {exc}", file=sys.stderr)

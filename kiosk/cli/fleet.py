@@ -39,21 +39,30 @@ class FleetError(KioskError):
 def _status(args: argparse.Namespace) -> int:
     with HubStore.open(_db_url(args, must_exist=True)) as store:
         found = store.fleet_kiosks(args.store)
-    payload = [{key: getattr(k, key) for key in STATUS_KEYS} for k in found]
+    payload = [{**{key: getattr(k, key) for key in STATUS_KEYS}, "verify": (k.telemetry or {}).get("verify")}
+               for k in found]
     emit(args, payload, _table(found) if found else "no kiosk has reported to this hub yet")
     return 0
 
 
 def _table(kiosks: list[FleetKiosk]) -> str:
-    rows = [("STORE", "KIOSK", "STATE", "VERSION", "CONFIG", "UNACKED", "LAST SEEN", "DISK", "DEVICES")]
+    rows = [("STORE", "KIOSK", "STATE", "VERSION", "CONFIG", "UNACKED", "LAST SEEN", "DISK", "VERIFY", "DEVICES")]
     for k in kiosks:
         devices = ", ".join(f"{kind} {state}" for kind, state in sorted(k.devices.items())) or "-"
         locked = (k.telemetry or {}).get("locked")
         rows.append((k.store, k.kiosk, ("online" if k.online else "OFFLINE") + (" LOCKED" if locked else ""),
                      k.version or "-", str(k.config_version), _or_dash(k.unacked), _when(k.last_seen),
-                     "-" if k.disk_free is None else f"{k.disk_free / 2**30:.1f}G", devices))
+                     "-" if k.disk_free is None else f"{k.disk_free / 2**30:.1f}G", _verify(k), devices))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1] for row in rows)
+
+
+def _verify(kiosk: FleetKiosk) -> str:
+    """The kiosk's last nightly full verify: ok or FAILED, and when."""
+    found = (kiosk.telemetry or {}).get("verify")
+    if not found:
+        return "-"
+    return f"{'ok' if found['ok'] else 'FAILED'} {time.strftime('%m-%d %H:%M', time.localtime(found['at'] / 1000))}"
 
 
 def _or_dash(value: Any) -> str:
@@ -225,7 +234,8 @@ def _send_options(p: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add `fleet status`, `push-config`, `command`, `keys init`, `broker-config` and `enrol` (kiosk.cli.enrol)."""
+    """Add `fleet status`, `push-config`, `command`, `keys init`, `broker-config`, `enrol` (kiosk.cli.enrol) and
+    `update build|announce` (kiosk.cli.update)."""
     group = add_command(subparsers, "fleet", None, "the chain's kiosks: state, signed config and commands, broker")
     sub = group.add_subparsers(dest="fleet_command", metavar="SUBCOMMAND", required=True)
     p = add_command(sub, "status", _status, "every kiosk's state, versions, backlog, devices and disk")
@@ -256,3 +266,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--host", action="append", default=[], metavar="NAME",
                    help="a name or address kiosks reach the broker by (repeat; localhost and this host are in)")
     enrol.register(sub)
+    from kiosk.cli import update  # it builds on this module's sending, so it is imported after it
+
+    update.register_fleet(sub)

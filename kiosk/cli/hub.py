@@ -152,6 +152,30 @@ def _publish_document(args: argparse.Namespace) -> int:
     return 0
 
 
+def _facts_rebuild(args: argparse.Namespace) -> int:
+    with _open_store(args) as store:
+        written = store.facts_rebuild(args.timezone)
+        timezone = store.facts_timezone()
+    emit(args, {"events": written, "timezone": timezone},
+         f"rebuilt the sales facts of {written} events (local days and hours in {timezone})")
+    return 0
+
+
+def _report_inputs(args: argparse.Namespace) -> Any:
+    """The chain's rulebook and catalog the console's reports value points and name products and categories by."""
+    from core.catalog import parse_catalog
+    from core.rules_toml import parse_rules
+    from kiosk.reports.model import Inputs
+
+    try:
+        rules = parse_rules(args.rules.read_text(encoding="utf-8")) if args.rules else None
+        products = parse_catalog(args.catalog.read_text(encoding="utf-8"),
+                                 args.catalog.suffix.lstrip(".").lower()) if args.catalog else {}
+    except (OSError, UnicodeDecodeError) as e:
+        raise HubUnavailable(f"cannot read the reports' rulebook or catalog: {e}") from None
+    return Inputs(products=products, rules=rules)
+
+
 def _web(args: argparse.Namespace) -> int:
     # imported here: the console's libraries come with the `web` extra, which a kiosk does not install
     import uvicorn
@@ -164,7 +188,8 @@ def _web(args: argparse.Namespace) -> int:
         raise HubUnavailable("to push config from the console give both --broker and --key-dir (the operator key)")
     pusher = Pusher(_settings(args, "-web"), args.key_dir) if args.broker else None
     app = create_app(WebConfig(_db_url(args, must_exist=True), session_secret(Path(args.data_dir)), pusher,
-                               session_hours=args.session_hours))
+                               session_hours=args.session_hours, bundles=args.bundles,
+                               report_inputs=_report_inputs(args)))
     logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
     if args.host not in ("127.0.0.1", "::1", "localhost"):  # the cookie is Secure: kept over https, or on loopback
         log.warning("hub web listens on %s: serve people through a TLS proxy, not plain http", args.host)
@@ -205,14 +230,20 @@ def _users_remove(args: argparse.Namespace) -> int:
 
 def _web_commands(sub: argparse._SubParsersAction) -> None:
     """`hub web` and `hub users add|list|remove`: the head-office web console and its accounts."""
-    p = add_command(sub, "web", _web, "serve the head-office web console (fleet, kiosks, reconcile, push config)")
+    p = add_command(sub, "web", _web, "serve the head-office web console (fleet, kiosks, reconcile, reports, push config)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1: behind a TLS proxy)")
     p.add_argument("--port", type=int, default=8080, help="port to listen on (8080)")
     p.add_argument("--session-hours", type=float, default=8.0, help="hours a login lasts (8)")
+    p.add_argument("--bundles", type=Path, metavar="DIR",
+                   help="serve the signed update bundles in DIR at /updates/ (fleet update announce --url)")
     p.add_argument("--broker", metavar="URL", help="to push config: the broker (mqtts://host:8883)")
     p.add_argument("--ca-file", type=Path, help="the CA that signed the broker's certificate (default: system CAs)")
     p.add_argument("--password-file", help=f"the broker password of user hub (default: env {PASSWORD_ENV})")
     p.add_argument("--key-dir", type=Path, help="to push config: the directory holding operator.key")
+    p.add_argument("--rules", type=Path, metavar="FILE", help="the chain's rulebook (TOML): reports value points by"
+                                                              " it (the liability report needs it)")
+    p.add_argument("--catalog", type=Path, metavar="FILE", help="the chain's catalog (CSV or JSON): reports name"
+                                                                " products and categories by it")
     _db_option(p)
     users = add_command(sub, "users", None, "the web console's accounts")
     users_sub = users.add_subparsers(dest="users_command", metavar="SUBCOMMAND", required=True)
@@ -270,4 +301,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--name", required=True, choices=("rules", "catalog"))
     p.add_argument("--format", required=True, choices=("toml", "csv"))
     p.add_argument("file", type=Path)
+    facts = add_command(sub, "facts", None, "the chain's sales facts, which the console's reports read")
+    p = add_command(facts.add_subparsers(dest="facts_command", metavar="SUBCOMMAND", required=True), "rebuild",
+                    _facts_rebuild, "write the sales facts again from every event held (after an upgrade with"
+                                    " history, or to change the time zone)")
+    p.add_argument("--timezone", metavar="ZONE", help="count local days and hours in ZONE from now on"
+                                                      " (default: as set, first Asia/Shanghai)")
+    _db_option(p)
     _web_commands(sub)

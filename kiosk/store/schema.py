@@ -1,5 +1,7 @@
 """The SQLite schema as numbered migrations, applied in order at open, so old kiosks upgrade in place."""
 
+from kiosk.facts.schema import script as facts_script
+
 MIGRATIONS: list[str] = [
     # 1: ledger, projections, members and cards, sync outbox.
     """
@@ -244,4 +246,24 @@ MIGRATIONS: list[str] = [
     CREATE TABLE fleet_outbox (pos INTEGER PRIMARY KEY AUTOINCREMENT, outcome TEXT NOT NULL);
     CREATE TABLE fleet_lock (id INTEGER PRIMARY KEY CHECK (id = 1), reason TEXT NOT NULL, since INTEGER NOT NULL);
     """,
+    # notifications (kiosk/notices): members' consent to marketing messages (cleared by erasure, covered by the row
+    # checksum); the outbox the notices follower and the daily run write (`key` UNIQUE: a replay or a catch-up never
+    # makes a second message), every send attempt, and the last day the daily run did.
+    """
+    ALTER TABLE members ADD COLUMN marketing_consent_at INTEGER;
+    UPDATE members SET crc = row_crc(member_id, phone, name, birthday, gender, consent_at, created_at, erased_at,
+                                     marketing_consent_at);
+    CREATE TABLE notices (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, member_id TEXT NOT NULL,
+                          template TEXT NOT NULL, params TEXT NOT NULL, scheduled INTEGER NOT NULL,
+                          created_at INTEGER NOT NULL,
+                          status TEXT NOT NULL DEFAULT 'queued', attempts INTEGER NOT NULL DEFAULT 0,
+                          next_at INTEGER NOT NULL, last_error TEXT, sent_at INTEGER);
+    CREATE INDEX notices_due ON notices (status, next_at);
+    CREATE TABLE notice_attempts (notice INTEGER NOT NULL REFERENCES notices (id), at INTEGER NOT NULL,
+                                  outcome TEXT NOT NULL, detail TEXT);
+    CREATE TABLE notice_days (id INTEGER PRIMARY KEY CHECK (id = 1), last_day TEXT NOT NULL);
+    """,
+    # sales facts (kiosk/facts/schema.py, shared with the hub): narrow integer tables the facts follower writes for
+    # reports, analytics and simulate; it starts from the ledger's first event, so an upgraded kiosk gets its history.
+    facts_script(),
 ]

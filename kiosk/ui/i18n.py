@@ -24,6 +24,7 @@ _ERROR_KEYS: list[tuple[str, str]] = [
     ("CouponRejected", "error.coupon"),
     ("RedemptionRejected", "error.redemption"),
     ("NotAllowed", "error.not_allowed"),
+    ("StoreNearlyFull", "error.storage_full"),
 ]
 _ERROR_BASES: list[tuple[type, str]] = [
     (ConsentRequired, "error.consent"),

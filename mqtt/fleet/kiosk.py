@@ -29,6 +29,7 @@ from mqtt import topics
 from mqtt.connection import BrokerError, Connection, Delivery, DeliveryTimeout, Inbound
 from mqtt.fleet import protocol, signing
 from mqtt.fleet.protocol import Failed, Refusal
+from mqtt.fleet.update_fetch import Stager
 
 if TYPE_CHECKING:
     from kiosk.runtime import DeviceRuntime
@@ -64,10 +65,13 @@ class FleetAgent:
     def __init__(self, kiosk: Kiosk, agent: SyncAgent, telemetry_seconds: float,
                  operator_key: Ed25519PublicKey | None, devices: DeviceHealths | None = None,
                  print_test: Callable[[], None] | None = None,
-                 exit_process: Callable[[int], None] = os._exit) -> None:
+                 exit_process: Callable[[int], None] = os._exit, updates: Stager | None = None) -> None:
         self.kiosk, self.agent, self.fleet, self.who = kiosk, agent, kiosk.fleet, kiosk.who
         self.telemetry_seconds, self.key = telemetry_seconds, operator_key
         self.devices, self.print_test, self.exit_process = devices, print_test, exit_process
+        self.updates = updates
+        if updates is not None:  # the updater finished while this kiosk was stopped: say how it went
+            updates.report_last(self.fleet.record_outcome, kiosk.clock.now_ms())
         self.logs = LogTail()
         logging.getLogger().addHandler(self.logs)
         self._started = time.monotonic()
@@ -189,7 +193,7 @@ class FleetAgent:
         lock: dict[str, Any] = {}
         ok, reason, result = True, None, {}
         try:
-            result, lock = self._run(cmd, args)
+            result, lock = self._run(cmd, args, doc["id"])
         except Refusal as e:
             ok, reason = False, e.reason
         except (KioskError, BrokerError) as e:
@@ -200,8 +204,12 @@ class FleetAgent:
         if cmd == "restart" and ok:
             self._restart_at = time.monotonic() + RESTART_GRACE
 
-    def _run(self, cmd: str, args: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _run(self, cmd: str, args: Mapping[str, Any], command_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """Run a command: (its result, the lock change to record with it)."""
+        if cmd == "update":  # staged here; the root updater's outcome follows at the next start
+            if self.updates is None:
+                raise Failed("this kiosk takes no updates (no operator key)")
+            return self.updates.stage(command_id, args), {}
         if cmd == "lock":
             return {"locked": args["reason"]}, {"lock": args["reason"]}
         if cmd == "unlock":
@@ -257,7 +265,7 @@ class FleetAgent:
                 "unacked": status["unacked"], "last_sync_at": status["last_ack_at"], "devices": devices,
                 "disk_free": shutil.disk_usage(self.kiosk.data_dir).free, "cpu_temp": cpu_temp(),
                 "last_sale_at": self.fleet.last_sale_at(), "config_version": self.fleet.config_version(),
-                "locked": locked}
+                "locked": locked, "verify": self.fleet.last_verify()}
         conn.publish(topics.up(self.who.store_id, self.who.kiosk_id, "telemetry"), protocol.encode(body), qos=0)
         self._seen, self._telemetry_at = seen, time.monotonic() + self.telemetry_seconds
 
@@ -293,7 +301,12 @@ def cpu_temp(path: Path = CPU_TEMP) -> float | None:
 def operator_key(kiosk: Kiosk, cfg: config.Config) -> Ed25519PublicKey | None:
     """The operator's public key from operator.pub in the key directory, checked against fleet.operator_key_sha256
     when that is set; None (fleet commands off, logged) when the kiosk holds none."""
-    path = kiosk.keys.directory / signing.PUBLIC_FILE
+    return pinned_operator_key(kiosk.keys.directory, cfg)
+
+
+def pinned_operator_key(key_dir: Path, cfg: config.Config) -> Ed25519PublicKey | None:
+    """operator.pub in `key_dir`, checked against fleet.operator_key_sha256 when set; None when there is none."""
+    path = key_dir / signing.PUBLIC_FILE
     if not path.exists():
         log.warning("no operator key at %s: this kiosk reports its health but takes no config or command", path)
         return None
@@ -313,4 +326,8 @@ def riding_on(agent: SyncAgent | None) -> FleetAgent | None:
 
 def attach(agent: SyncAgent, kiosk: Kiosk, cfg: config.Config, **kwargs: Any) -> FleetAgent:
     """The fleet agent riding on `agent`, with this kiosk's operator key and telemetry interval."""
-    return FleetAgent(kiosk, agent, cfg["fleet.telemetry_seconds"], operator_key(kiosk, cfg), **kwargs)
+    key = operator_key(kiosk, cfg)
+    if key is not None and "updates" not in kwargs:
+        kwargs["updates"] = Stager(kiosk.data_dir, cfg["update.root"], key, protocol.software_version,
+                                   cfg["update.max_bundle_mb"] << 20, cfg["update.fetch_seconds"])
+    return FleetAgent(kiosk, agent, cfg["fleet.telemetry_seconds"], key, **kwargs)

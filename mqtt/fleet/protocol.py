@@ -25,12 +25,14 @@ from mqtt.topics import BadTopic, Route
 CONFIG_KINDS = topics.CONFIG_KINDS
 FORMATS = {"rules": ("toml",), "catalog": ("csv", "json"), "prices": ("csv", "json"), "settings": ("json", "toml"),
            "devices": ("json", "toml")}  # the formats each config kind comes in
-COMMANDS = frozenset({"sync_now", "reload_config", "print_test", "lock", "unlock", "logs", "restart"})
+COMMANDS = frozenset({"sync_now", "reload_config", "print_test", "lock", "unlock", "logs", "restart", "update"})
+UPDATE_ARGS = {"version", "url", "size", "sha256"}  # an update names its bundle: fetched, then checked against these
 MAX_LOG_LINES = 500
 STATES = ("online", "offline")
 DEVICE_KINDS = ("reader", "scanner", "printer")
 DEVICE_STATES = frozenset({"ok", "offline", "paper_out", "cover_open", "absent"})
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _MAX_REASON = 200  # characters of a lock reason shown on the lock screen
 
 
@@ -198,12 +200,15 @@ def check_command(doc: Any) -> dict[str, Any]:
                   "args": lambda v: isinstance(v, dict), "target": _target, "issued_at": _count,
                   "expires_at": _count}, "command")
     args, cmd = doc["args"], doc["cmd"]
-    expected = {"lock": {"reason"}, "logs": {"lines"}}.get(cmd, set())
+    expected = {"lock": {"reason"}, "logs": {"lines"}, "update": UPDATE_ARGS}.get(cmd, set())
     if set(args) - expected:
         raise Malformed(f"command {cmd} takes {', '.join(sorted(expected)) or 'no arguments'}, "
                         f"not {', '.join(sorted(set(args) - expected))}")
     if cmd == "lock" and not (isinstance(args.get("reason"), str) and 0 < len(args["reason"].strip()) <= _MAX_REASON):
         raise Malformed(f"lock needs a reason of 1-{_MAX_REASON} characters (shown on the lock screen)")
+    if cmd == "update" and not (set(args) == UPDATE_ARGS and _str(args["version"]) and _str(args["url"])
+                                and _positive(args["size"]) and bool(_SHA256.match(str(args["sha256"])))):
+        raise Malformed("update needs version, url, size (bytes) and sha256 (64 hex digits) of its bundle")
     if cmd == "logs" and not (_count(args.get("lines", 100)) and 0 < args.get("lines", 100) <= MAX_LOG_LINES):
         raise Malformed(f"logs takes lines from 1 to {MAX_LOG_LINES}")
     return doc
@@ -258,18 +263,19 @@ def parse_outcome(data: bytes) -> dict[str, Any]:
 
 
 TELEMETRY_KEYS = ("version", "uptime_s", "unacked", "last_sync_at", "devices", "disk_free", "cpu_temp",
-                  "last_sale_at", "config_version", "locked")
+                  "last_sale_at", "config_version", "locked", "verify")
 
 
 def parse_telemetry(data: bytes) -> dict[str, Any]:
     """A kiosk's telemetry received on up/telemetry; Malformed says what is wrong."""
     doc = json_object(data)
+    doc.setdefault("verify", None)  # kiosks older than the nightly verify's report send none
     optional_count = lambda v: v is None or _count(v)  # noqa: E731
     return _fields(doc, {"version": _str, "uptime_s": _count, "unacked": _count, "last_sync_at": optional_count,
                          "devices": _devices, "disk_free": _count,
                          "cpu_temp": lambda v: v is None or isinstance(v, (int, float)) and not isinstance(v, bool),
                          "last_sale_at": optional_count, "config_version": _count,
-                         "locked": lambda v: v is None or _str(v)}, "telemetry")
+                         "locked": lambda v: v is None or _str(v), "verify": _verify}, "telemetry")
 
 
 def encode(doc: Mapping[str, Any]) -> bytes:
@@ -328,6 +334,18 @@ def _uuid(value: Any) -> bool:
 def _target(value: Any) -> bool:
     try:
         Target.parse(value)
+    except Malformed:
+        return False
+    return True
+
+
+def _verify(value: Any) -> bool:
+    """The last nightly verify's result (kiosk.store.checkpoint.VerifyResult), or None before the first."""
+    if value is None:
+        return True
+    try:
+        _fields(value, {"ok": lambda v: isinstance(v, bool), "at": _count, "events": _count,
+                        "problem": lambda v: v is None or _str(v)}, "verify result")
     except Malformed:
         return False
     return True
