@@ -1,6 +1,7 @@
 """Fixtures for driver tests: a real pcscd started in the foreground and stopped by PID, and an event sink."""
 from __future__ import annotations
 
+import fcntl
 import shutil
 import subprocess
 import threading
@@ -10,6 +11,8 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from tests.conftest import wait_until  # noqa: F401  (the drivers' tests import it from here)
+
+PCSCD_LOCK = "/tmp/memberkiosk-tests-pcscd.lock"  # held by the test module that runs our pcscd
 
 
 class EventSink:
@@ -84,16 +87,20 @@ class Pcscd:
         self.proc = None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pcscd]:
+    """Our pcscd for one test module. There is one pcscd per machine (its socket is /run/pcscd, vpcd's port is
+    fixed), so a module holds the lock below while it uses it: a module on the other pytest-xdist worker waits."""
     pytest.importorskip("smartcard")
     if shutil.which("pcscd") is None:
         pytest.skip("pcscd is not installed (apt install pcscd vsmartcard-vpcd)")
-    if _pcsc_readers() is not None:
-        pytest.fail("a pcscd not started by the tests is running; stop it so the tests can control their own")
-    daemon = Pcscd(tmp_path_factory.mktemp("pcscd") / "pcscd.log")
-    daemon.start()
-    try:
-        yield daemon
-    finally:
-        daemon.stop()
+    with open(PCSCD_LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _pcsc_readers() is not None:
+            pytest.fail("a pcscd not started by the tests is running; stop it so the tests can control their own")
+        daemon = Pcscd(tmp_path_factory.mktemp("pcscd") / "pcscd.log")
+        daemon.start()
+        try:
+            yield daemon
+        finally:
+            daemon.stop()

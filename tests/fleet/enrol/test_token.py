@@ -49,7 +49,8 @@ def test_expired_token_is_refused(make_token) -> None:
     assert refused.value.reason.startswith("expired: this enrolment token expired 50 min ago")
 
 
-@pytest.mark.parametrize("field, value", [("kiosk", "shop1-k2"), ("expires_at", NOW + 10**9), ("broker", "mqtts://evil:8883")])
+@pytest.mark.parametrize("field, value", [("kiosk", "shop1-k2"), ("expires_at", NOW + 10**9), ("broker", "mqtts://evil:8883")],
+                         ids=["kiosk", "expires_at", "broker"])  # stable ids: pytest-xdist workers must collect the same names
 def test_altered_token_is_refused_as_forged(make_token, field: str, value: Any) -> None:
     text = repack(make_token(), lambda signed: signed.update({field: value}))
     with pytest.raises(Forged, match="signature does not verify"):
