@@ -18,6 +18,7 @@ TEST_PACKAGES=(
   mosquitto                                          # MQTT broker for sync tests
   xvfb                                               # a virtual screen for the UI tests
   systemd                                            # systemd-analyze verify for the units
+  shellcheck                                         # every shell script in the repository
   postgresql                                         # the hub store's tests start a server of their own
   chromium chromium-driver                           # the web console's tests: headless Chromium under Selenium
 )
