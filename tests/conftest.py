@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -50,6 +51,16 @@ def tiny_disk(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Path]:
         yield mount
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def terminate(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    """Stop a process as systemd stops a service: SIGTERM, then SIGKILL when it has not exited within `timeout`."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, what: str = "condition", poll: float = 0.01) -> Any:

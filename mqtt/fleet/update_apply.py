@@ -30,7 +30,7 @@ from typing import Any, Callable
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from core.errors import KioskError
-from kiosk.store.documents import atomic_write
+from kiosk.store.documents import atomic_write, fsync_dir
 from mqtt.fleet import update_bundle
 from mqtt.fleet.protocol import Refusal, software_version
 from mqtt.fleet.update_fetch import INSTALLED, OUTCOME_FILE
@@ -154,11 +154,7 @@ class Updater:
         link.unlink(missing_ok=True)
         os.symlink(f"{RELEASES}/{name}", link)  # relative: right in an image's chroot too
         os.replace(link, self.current)
-        fd = os.open(self.root, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_dir(self.root)
 
     def _unhealthy(self, release: Path, version: str) -> str | None:
         """Restart on the new release; why it is not healthy within the health time, or None when it is."""

@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from kiosk.store.documents import atomic_write
+from kiosk.store.documents import atomic_write, fsync_dir
 from mqtt.fleet import protocol, update_bundle
 from mqtt.fleet.protocol import Failed, Malformed
 
@@ -72,7 +72,7 @@ class Stager:
                 raise Malformed(f"the bundle holds version {bundle.version}, not the {version} announced")
             os.chmod(part, 0o640)
             os.replace(part, pending / f"{command_id}.tar")
-            _fsync_dir(pending)
+            fsync_dir(pending)
         finally:
             part.unlink(missing_ok=True)
         log.info("update %s fetched, verified and staged for the updater", version)
@@ -123,11 +123,3 @@ class Stager:
         (self.data_dir / UPDATES).mkdir(exist_ok=True)
         atomic_write(reported, key.encode())
         return found
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from tests.conftest import _console_script, wait_until
+from tests.conftest import _console_script, terminate, wait_until
 from tests.hub.conftest import postgres, store_url  # noqa: F401  (the hub on SQLite and PostgreSQL)
 from tests.mqtt import conftest as mqtt_fixtures
 from tests.mqtt.broker import KIOSKS, Mosquitto, password
@@ -44,12 +44,7 @@ class Process:
     def stop(self) -> int:
         """SIGTERM and the exit code."""
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+            terminate(self.proc, 20)
         self.proc.stdout.close()
         return self.proc.returncode
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import time
 import urllib.error
@@ -22,7 +21,7 @@ from mqtt.hub.apply import Batch
 from mqtt.hub.fleetdb import OUTCOME, STATUS, TELEMETRY, Report
 from mqtt.hub.store import HubStore
 from mqtt.hub.web.accounts import Accounts
-from tests.conftest import _console_script
+from tests.conftest import _console_script, terminate
 from tests.hub.helpers import T0, event
 from tests.mqtt.broker import Mosquitto, free_port, password
 from tests.mqtt.conftest import fail_on_callback_errors  # noqa: F401
@@ -130,12 +129,7 @@ def console(tmp_path_factory: pytest.TempPathFactory, broker: Mosquitto) -> Iter
         _wait_ready(url, proc, log)
         yield Console(url, data_dir, db_url, key_dir)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        terminate(proc)
 
 
 @pytest.fixture(scope="module")

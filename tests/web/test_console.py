@@ -11,9 +11,10 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from mqtt.connection import Connection, Inbound
@@ -35,11 +36,21 @@ def rows(driver: WebDriver, table: str) -> list[list[str]]:
             for tr in driver.find_elements(By.CSS_SELECTOR, f"#{table} tbody tr")]
 
 
+def _gone(element: WebElement) -> bool:
+    """Whether the element's page was replaced. Chromedriver says so with a stale-element error or, while the new
+    document is being built, with "Node with given id does not belong to the document" (a plain WebDriverException)."""
+    try:
+        element.is_enabled()
+        return False
+    except WebDriverException:  # StaleElementReferenceException is one
+        return True
+
+
 def go(driver: WebDriver, by: str, value: str) -> None:
     """Click what navigates (a link, a submit button) and wait until the next page has loaded."""
     page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(by, value).click()
-    WebDriverWait(driver, 10).until(staleness_of(page))
+    WebDriverWait(driver, 10).until(lambda d: _gone(page))
     WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 

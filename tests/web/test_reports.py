@@ -4,7 +4,6 @@ sees the chart load and downloads the CSV."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -19,7 +18,7 @@ from mqtt.hub.apply import Batch
 from mqtt.hub.store import HubStore
 from mqtt.hub.web.accounts import Accounts
 from mqtt.hub.web.app import COOKIE
-from tests.conftest import _console_script
+from tests.conftest import _console_script, terminate
 from tests.hub.chain import NET, two_stores
 from tests.mqtt.broker import free_port
 from tests.web.conftest import VIEWER, _wait_ready
@@ -48,12 +47,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _wait_ready(url, proc, log)
         yield url
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        terminate(proc)
 
 
 def show(driver: WebDriver, store: str) -> None:

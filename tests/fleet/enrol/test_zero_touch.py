@@ -5,7 +5,6 @@ restarts as the enrolled kiosk, logs in to the real broker with the token's cred
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import time
 import uuid
@@ -18,7 +17,7 @@ from PIL import Image
 from mqtt.fleet import signing
 from mqtt.hub.fleet import FleetService
 from mqtt.hub.store import HubStore
-from tests.conftest import _console_script
+from tests.conftest import _console_script, terminate
 from tests.drivers.test_scanner_serial import Pty
 
 BOUND = 40.0  # seconds for the whole walk: enrol screen, scan, restart, first status at the hub
@@ -66,12 +65,7 @@ def test_a_fresh_kiosk_enrols_from_its_scanner_and_appears_in_fleet_status(
         assert (shown["store"], shown["kiosk"], shown["online"]) == ("shop1", "shop1-k1", True)
         assert "shop1-k1" in config_file.read_text() and "operator_key_sha256" in config_file.read_text()
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        terminate(proc, 15)
         fleet.stop()
         hub.close()
         pty.close()
