@@ -49,6 +49,8 @@ install -m 0644 "$repo/README.md" "$root/opt/memberkiosk/README.md"
 in_root apt-get purge -y -qq "${BUILD_ONLY[@]}" >/dev/null
 in_root apt-get autoremove --purge -y -qq >/dev/null
 in_root apt-get clean
+# every kiosk flashed from this image gets its own machine id at boot, not the build's
+: > "$root/etc/machine-id"
 
 # The kiosk user, then the units (systemctl and sysusers of the host act on the root's files).
 systemd-sysusers --root="$root" "$root/usr/lib/sysusers.d/memberkiosk.conf"
