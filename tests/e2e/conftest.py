@@ -18,7 +18,7 @@ from tests.mqtt import conftest as mqtt_fixtures
 from tests.mqtt.broker import KIOSKS, Mosquitto, password
 from tests.sync.helpers import share_pii_key
 
-broker = mqtt_fixtures.broker
+own_broker = mqtt_fixtures.own_broker
 PIN = "888888\n"  # the manager M01's PIN at every kiosk; PINs come on stdin, never in argv
 
 
@@ -115,9 +115,11 @@ def wait_for(what: str, predicate: Callable[[], Any], timeout: float = 30.0) -> 
 
 
 @pytest.fixture
-def chain(tmp_path: Path, broker: Mosquitto) -> Iterator[Callable[..., Any]]:
-    """`chain("hub", db)` or `chain("shop1-k1")`: the hub or a kiosk of the test broker; everything stopped after."""
+def chain(tmp_path: Path, own_broker: Mosquitto) -> Iterator[Callable[..., Any]]:
+    """`chain("hub", db)` or `chain("shop1-k1")`: the hub or a kiosk of this test's own broker (a session broker
+    would hand a new hub the messages queued for an earlier test's hub session); everything stopped after."""
     made: list[Any] = []
+    broker = own_broker
 
     def make(name: str, db: str | None = None) -> Any:
         made.append(HubCli(tmp_path, broker, db or f"sqlite:///{tmp_path}/hub.sqlite") if name == "hub"
