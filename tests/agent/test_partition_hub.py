@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 from core.errors import InsufficientBalance, SpendOffline
+from kiosk.store import pins as pin_rows
 from tests.agent.test_protocol import wait_until
 from tests.sync.helpers import load_shop, member_with, spend, stored
 
@@ -17,6 +18,13 @@ def granted(k, member: str) -> int:
     """The stored value kiosk `k` was promised of the member, as its status shows."""
     return sum(a["amount"] for a in k.chain.status()["allowances"]
                if a["member_id"] == member and a["kind"] == "stored_value")
+
+
+def knows_pin(k, member: str) -> bool:
+    """Whether kiosk `k` holds the member's PIN: it comes with the directory feed, apart from the balance's events."""
+    with k.db.reading() as conn:
+        row = pin_rows.get(conn, "members", member)
+    return row is not None and row[0] is not None
 
 
 def test_partitioned_kiosks_spend_within_the_hubs_grants_and_never_overdraw(open_kiosk, start_agent,
@@ -32,7 +40,8 @@ def test_partitioned_kiosks_spend_within_the_hubs_grants_and_never_overdraw(open
         agents = [start_agent(a), start_agent(b)]
         for k, agent in zip((a, b), agents):
             k.set_asker(agent.asker)
-        wait_until(lambda: stored(b, member) == stored(a, member) and granted(a, member) > 0)
+        wait_until(lambda: stored(b, member) == stored(a, member) and granted(a, member) > 0
+                   and knows_pin(b, member))
         spend(b, member, 1)  # online: beyond B's allowance (none), the hub grants it; then B is offered a share
         wait_until(lambda: granted(b, member) > 0 and stored(a, member) == stored(b, member), timeout=15)
         promised = granted(a, member) + granted(b, member)
