@@ -31,11 +31,43 @@ def configure(kivy_home: Path, *, fullscreen: bool, size: tuple[int, int] = SCRE
     Config.set("kivy", "exit_on_escape", "0")
     Config.set("kivy", "keyboard_mode", "system")
     configure_input(Config, touchscreen=fullscreen)
+    mode, size = window_mode(fullscreen, os.environ.get("SDL_VIDEODRIVER"), size, kms_display_size())
     Config.set("graphics", "width", str(size[0]))
     Config.set("graphics", "height", str(size[1]))
-    Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
+    Config.set("graphics", "fullscreen", mode)
     Config.set("graphics", "borderless", "1" if fullscreen else "0")
     register_cjk_font()
+
+
+def window_mode(fullscreen: bool, video_driver: str | None, size: tuple[int, int],
+                display: tuple[int, int] | None) -> tuple[str, tuple[int, int]]:
+    """Kivy's `fullscreen` setting and window size.
+
+    On the appliance (SDL's kmsdrm driver, no window system) a full-screen-desktop window stays black: SDL2 flips
+    buffers Kivy never drew (found booting the image in QEMU). There a plain window the size of the display's
+    mode fills the screen just the same, so it is used instead; under a window system "auto" fills the desktop.
+    """
+    if not fullscreen:
+        return "0", size
+    if video_driver == "kmsdrm":
+        return "0", display or size
+    return "auto", size
+
+
+def kms_display_size(drm: Path = Path("/sys/class/drm")) -> tuple[int, int] | None:
+    """The preferred mode (the first listed) of the first connected display, from the kernel's DRM connectors."""
+    for connector in sorted(drm.glob("card*-*")):
+        try:
+            if (connector / "status").read_text().strip() != "connected":
+                continue
+            first = (connector / "modes").read_text().split()
+        except OSError:
+            continue
+        if first:
+            width, _, height = first[0].partition("x")
+            if width.isdigit() and height.isdigit():
+                return int(width), int(height)
+    return None
 
 
 def configure_input(config: Any, *, touchscreen: bool) -> None:
