@@ -9,6 +9,7 @@ IMAGE_PACKAGES=(
   systemd systemd-sysv systemd-timesyncd systemd-resolved udev dbus kmod
   linux-image-arm64 raspi-firmware initramfs-tools
   e2fsprogs dosfstools                                # fsck of the data and boot partitions
+  fdisk                                               # sfdisk: the data partition grows to the card (first boot)
   pcscd libccid                                       # the IC card reader
   ca-certificates tzdata python3 iproute2
   libgbm1 libegl1 libgles2 libdrm2                    # SDL2's kmsdrm video driver

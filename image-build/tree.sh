@@ -42,6 +42,8 @@ stage_tree() {
   install -m 0644 "$REPO/systemd/99-memberkiosk.rules" "$root/etc/udev/rules.d/99-memberkiosk.rules"
   chmod 0755 "$root/etc/initramfs-tools/scripts/init-bottom/memberkiosk-overlay" \
     "$root/etc/initramfs-tools/hooks/memberkiosk-overlay"
+  chmod 0755 "$root/usr/lib/memberkiosk/first-boot"
+  echo "enable appliance-firstboot.service" >> "$dir/units"
   for unit in "${DEBIAN_UNITS[@]}"; do
     echo "enable $unit" >> "$dir/units"
   done
