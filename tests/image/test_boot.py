@@ -26,13 +26,19 @@ REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 BOOT_SECONDS = 2400  # TCG emulates every arm64 instruction: Kivy's first frame takes minutes
 TTY = "/dev/ttyAMA0"
+DATA_MIB = 1024  # MKDATA as built (image-build/assemble.sh)
+GROWN_BY = 1 << 30
+MK = "/opt/memberkiosk/current/bin/memberkiosk"
 PROBE = (
     "/bin/sh -c '"
     "until systemctl is-active -q memberkiosk.service; do sleep 2; done; "
     f"echo MK-ACTIVE >{TTY}; echo MK-ROOT >{TTY}; findmnt -n -o FSTYPE / >{TTY}; "
-    "runuser -u kiosk -- env MEMBERKIOSK_DATA_DIR=/var/lib/memberkiosk "
-    f"/opt/memberkiosk/current/bin/memberkiosk verify --if-present >{TTY} 2>&1 "
-    f"&& echo MK-VERIFY-OK >{TTY} || echo MK-VERIFY-FAILED >{TTY}'"
+    f"echo MK-BOOT >{TTY}; findmnt -n -o OPTIONS /boot/firmware >{TTY}; "
+    f"echo MK-DATA >{TTY}; lsblk -b -n -o SIZE /dev/disk/by-label/MKDATA >{TTY}; "
+    f"echo MK-ID >{TTY}; cat /etc/machine-id /srv/memberkiosk/machine-id >{TTY}; "
+    f"runuser -u kiosk -- {MK} demo --cli --demo-dir /tmp/mk-probe >/dev/null 2>&1; "
+    f"runuser -u kiosk -- {MK} --data-dir /tmp/mk-probe verify >{TTY} 2>&1 "
+    f"&& echo MK-VERIFY-OK >{TTY} || echo MK-VERIFY-FAILED >{TTY}; systemctl poweroff'"
 )
 
 pytestmark = [pytest.mark.image, pytest.mark.timeout(BOOT_SECONDS + 3600)]
@@ -92,15 +98,44 @@ def wait_for(log: Path, marker: str, deadline: float, proc: subprocess.Popen) ->
 
 
 def test_the_image_boots_into_the_kiosk(image: Path, tmp_path: Path) -> None:
+    """Two boots of one card (a copy-on-write disk 1 GiB larger than the image, as a new card is larger than the
+    image written to it): the first grows the data partition and keeps the machine id; the second has the same id."""
+    card = tmp_path / "card.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(image), "-F", "raw", str(card),
+                    str(image.stat().st_size + GROWN_BY)], check=True)
+    kernel, initrd = boot_files(image, tmp_path)
+    first = boot(card, kernel, initrd, tmp_path / "first", screen=tmp_path / "screen.ppm")
+    second = boot(card, kernel, initrd, tmp_path / "second")
+    for text in (first, second):
+        assert re.search(r"^MK-VERIFY-OK", text, re.M), text[-3000:]
+        assert after(text, "MK-ROOT") == ["overlay"], "the root is not the read-only overlay"
+        assert "ro" in after(text, "MK-BOOT")[0].split(","), "the boot partition (field settings) is not mounted"
+        assert int(after(text, "MK-DATA")[0]) >= (DATA_MIB << 20) + GROWN_BY, "the data partition did not grow"
+    (id_1, kept_1), (id_2, kept_2) = after(first, "MK-ID", 2), after(second, "MK-ID", 2)
+    assert re.fullmatch(r"[0-9a-f]{32}", id_1) and id_1 == kept_1, "the first boot did not keep its machine id"
+    assert id_2 == id_1 == kept_2, "the second boot is another machine"
+    ARTIFACTS.mkdir(exist_ok=True)
+    png = ARTIFACTS / "image-boot-first-screen.png"
+    with Image.open(tmp_path / "screen.ppm") as screen:
+        screen.save(png)
+        low, high = zip(*screen.convert("RGB").getextrema())
+    print(f"first screen: {png}")
+    assert max(high) - min(low) > 64, "the screen is blank"
+
+
+def boot(card: Path, kernel: Path, initrd: Path, work: Path, screen: Path | None = None) -> str:
+    """One boot of `card` until the probe powers it off; its serial console's text. With `screen`, a QEMU
+    screendump is taken there as soon as memberkiosk.service is active."""
     qemu = shutil.which("qemu-system-aarch64")
     assert qemu, "qemu-system-aarch64 is missing: apt-get install qemu-system-arm"
-    kernel, initrd = boot_files(image, tmp_path)
-    log, mon, ppm = tmp_path / "serial.log", tmp_path / "monitor.sock", tmp_path / "screen.ppm"
-    append = (f'root=LABEL=RASPIROOT ro rootwait memberkiosk.overlay=1 consoleblank=0 console=ttyAMA0 '
-              f'systemd.run="{PROBE}" systemd.run_success_action=none systemd.run_failure_action=none')
+    work.mkdir()
+    log, mon = work / "serial.log", work / "monitor.sock"
+    append = (f'root=LABEL=RASPIROOT ro rootwait memberkiosk.overlay=1 consoleblank=0 console=ttyAMA0 quiet systemd.show_status=error '
+              f'systemd.run="{PROBE}" systemd.wants=kernel-command-line.service '
+              f'systemd.run_success_action=none systemd.run_failure_action=none')
     cmd = [qemu, "-M", "virt", "-cpu", "max", "-smp", "2", "-m", "2048", "-accel", "tcg,thread=multi",
            "-kernel", str(kernel), "-initrd", str(initrd), "-append", append,
-           "-drive", f"file={image},if=none,format=raw,id=disk,snapshot=on", "-device", "virtio-blk-pci,drive=disk",
+           "-drive", f"file={card},if=none,format=qcow2,id=disk", "-device", "virtio-blk-pci,drive=disk",
            "-device", "virtio-gpu-pci", "-display", "none", "-netdev", "user,id=net", "-device",
            "virtio-net-pci,netdev=net,romfile=", "-serial", f"file:{log}", "-monitor", f"unix:{mon},server,nowait",
            "-no-reboot"]
@@ -108,22 +143,20 @@ def test_the_image_boots_into_the_kiosk(image: Path, tmp_path: Path) -> None:
     with qemu_running(cmd, log.with_suffix(".err")) as proc:
         deadline = started + BOOT_SECONDS
         wait_for(log, "MK-ACTIVE", deadline, proc)
-        active = time.monotonic() - started
-        time.sleep(5)  # the first frame is up (READY=1); let the display scan it out
-        monitor(mon, f"screendump {ppm}")
-        verdict = wait_for(log, "MK-VERIFY-", deadline, proc)
-    print(f"memberkiosk.service active {active:.0f} s after qemu started")
-    text = log.read_text(errors="replace")
-    assert verdict.group().strip() == "MK-VERIFY-OK", text[-3000:]
-    root = re.search(r"^MK-ROOT\s*\n(\S+)", text, re.M)
-    assert root and root.group(1) == "overlay", f"the root is not the read-only overlay: {root and root.group(1)}"
-    ARTIFACTS.mkdir(exist_ok=True)
-    png = ARTIFACTS / "image-boot-first-screen.png"
-    with Image.open(ppm) as screen:
-        screen.save(png)
-        low, high = zip(*screen.convert("RGB").getextrema())
-    print(f"first screen: {png}")
-    assert max(high) - min(low) > 64, "the screen is blank"
+        print(f"{work.name} boot: memberkiosk.service active {time.monotonic() - started:.0f} s after qemu started")
+        if screen:
+            time.sleep(5)  # the first frame is up (READY=1); let the display scan it out
+            monitor(mon, f"screendump {screen}")
+        wait_for(log, "MK-VERIFY-", deadline, proc)
+        proc.wait(timeout=max(1.0, deadline - time.monotonic()))  # the probe powers off: the card is consistent
+    return log.read_text(errors="replace")
+
+
+def after(text: str, marker: str, count: int = 1) -> list[str]:
+    """The `count` lines the probe wrote after its line `marker`."""
+    found = re.search(rf"^{marker}\s*\n" + r"(.*)\n" * count, text, re.M)
+    assert found, f"no {marker} from the probe:\n{text[-3000:]}"
+    return [line.strip() for line in found.groups()]
 
 
 @contextmanager
