@@ -20,6 +20,8 @@ from kiosk.clock import wall_ms
 from mqtt import topics
 from mqtt.connection import BrokerError, Connection, Inbound
 from mqtt.fleet import broker_config, protocol, signing
+from mqtt.fleet.update_apply import REFUSED
+from mqtt.fleet.update_fetch import INSTALLED
 from mqtt.hub.fleetdb import FleetKiosk
 from mqtt.messages import MAX_PAYLOAD
 from mqtt.hub.store import HubStore
@@ -39,20 +41,22 @@ class FleetError(KioskError):
 def _status(args: argparse.Namespace) -> int:
     with HubStore.open(_db_url(args, must_exist=True)) as store:
         found = store.fleet_kiosks(args.store)
-    payload = [{**{key: getattr(k, key) for key in STATUS_KEYS}, "verify": (k.telemetry or {}).get("verify")}
-               for k in found]
+    payload = [{**{key: getattr(k, key) for key in STATUS_KEYS},
+                **{key: (k.telemetry or {}).get(key) for key in ("verify", "update")}} for k in found]
     emit(args, payload, _table(found) if found else "no kiosk has reported to this hub yet")
     return 0
 
 
 def _table(kiosks: list[FleetKiosk]) -> str:
-    rows = [("STORE", "KIOSK", "STATE", "VERSION", "CONFIG", "UNACKED", "LAST SEEN", "DISK", "VERIFY", "DEVICES")]
+    rows = [("STORE", "KIOSK", "STATE", "VERSION", "CONFIG", "UNACKED", "LAST SEEN", "DISK", "VERIFY", "UPDATE",
+             "DEVICES")]
     for k in kiosks:
         devices = ", ".join(f"{kind} {state}" for kind, state in sorted(k.devices.items())) or "-"
         locked = (k.telemetry or {}).get("locked")
         rows.append((k.store, k.kiosk, ("online" if k.online else "OFFLINE") + (" LOCKED" if locked else ""),
                      k.version or "-", str(k.config_version), _or_dash(k.unacked), _when(k.last_seen),
-                     "-" if k.disk_free is None else f"{k.disk_free / 2**30:.1f}G", _verify(k), devices))
+                     "-" if k.disk_free is None else f"{k.disk_free / 2**30:.1f}G", _verify(k), _update(k),
+                     devices))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1] for row in rows)
 
@@ -62,7 +66,25 @@ def _verify(kiosk: FleetKiosk) -> str:
     found = (kiosk.telemetry or {}).get("verify")
     if not found:
         return "-"
-    return f"{'ok' if found['ok'] else 'FAILED'} {time.strftime('%m-%d %H:%M', time.localtime(found['at'] / 1000))}"
+    return f"{'ok' if found['ok'] else 'FAILED'} {_short(found['at'])}"
+
+
+def _update(kiosk: FleetKiosk) -> str:
+    """The kiosk's last update: the version tried and ok, rolled back, failed or refused (with the refusal's kind;
+    the whole reason is in --json and on the console), and when."""
+    found = (kiosk.telemetry or {}).get("update")
+    if not found:
+        return "-"
+    state, reason = found["state"], found["reason"] or ""
+    if state == INSTALLED:
+        state = "ok"
+    elif state == REFUSED and reason.startswith(f"{REFUSED}: "):
+        state += ": " + reason.removeprefix(f"{REFUSED}: ").split(":")[0]  # refused: forged, stale, corrupt...
+    return f"{found['version'] or '?'} {state} {_short(found['at'])}"
+
+
+def _short(ms: int) -> str:
+    return time.strftime("%m-%d %H:%M", time.localtime(ms / 1000))
 
 
 def _or_dash(value: Any) -> str:

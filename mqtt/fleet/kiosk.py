@@ -265,7 +265,8 @@ class FleetAgent:
                 "unacked": status["unacked"], "last_sync_at": status["last_ack_at"], "devices": devices,
                 "disk_free": shutil.disk_usage(self.kiosk.data_dir).free, "cpu_temp": cpu_temp(),
                 "last_sale_at": self.fleet.last_sale_at(), "config_version": self.fleet.config_version(),
-                "locked": locked, "verify": self.fleet.last_verify()}
+                "locked": locked, "verify": self.fleet.last_verify(),
+                "update": self.updates.last_outcome() if self.updates is not None else None}
         conn.publish(topics.up(self.who.store_id, self.who.kiosk_id, "telemetry"), protocol.encode(body), qos=0)
         self._seen, self._telemetry_at = seen, time.monotonic() + self.telemetry_seconds
 

@@ -263,19 +263,21 @@ def parse_outcome(data: bytes) -> dict[str, Any]:
 
 
 TELEMETRY_KEYS = ("version", "uptime_s", "unacked", "last_sync_at", "devices", "disk_free", "cpu_temp",
-                  "last_sale_at", "config_version", "locked", "verify")
+                  "last_sale_at", "config_version", "locked", "verify", "update")
 
 
 def parse_telemetry(data: bytes) -> dict[str, Any]:
     """A kiosk's telemetry received on up/telemetry; Malformed says what is wrong."""
     doc = json_object(data)
     doc.setdefault("verify", None)  # kiosks older than the nightly verify's report send none
+    doc.setdefault("update", None)  # nor do kiosks older than the update outcome's report
     optional_count = lambda v: v is None or _count(v)  # noqa: E731
     return _fields(doc, {"version": _str, "uptime_s": _count, "unacked": _count, "last_sync_at": optional_count,
                          "devices": _devices, "disk_free": _count,
                          "cpu_temp": lambda v: v is None or isinstance(v, (int, float)) and not isinstance(v, bool),
                          "last_sale_at": optional_count, "config_version": _count,
-                         "locked": lambda v: v is None or _str(v), "verify": _verify}, "telemetry")
+                         "locked": lambda v: v is None or _str(v), "verify": _verify, "update": _update},
+                   "telemetry")
 
 
 def encode(doc: Mapping[str, Any]) -> bytes:
@@ -339,16 +341,34 @@ def _target(value: Any) -> bool:
     return True
 
 
-def _verify(value: Any) -> bool:
-    """The last nightly verify's result (kiosk.store.checkpoint.VerifyResult), or None before the first."""
-    if value is None:
+def _nested(spec: Mapping[str, Callable[[Any], bool]], what: str) -> Callable[[Any], bool]:
+    """The check of a document nested in telemetry: None (not yet), or exactly `spec`'s fields."""
+    def check(value: Any) -> bool:
+        if value is None:
+            return True
+        try:
+            _fields(value, spec, what)
+        except Malformed:
+            return False
         return True
-    try:
-        _fields(value, {"ok": lambda v: isinstance(v, bool), "at": _count, "events": _count,
-                        "problem": lambda v: v is None or _str(v)}, "verify result")
-    except Malformed:
-        return False
-    return True
+    return check
+
+
+_optional_str = lambda v: v is None or _str(v)  # noqa: E731
+# the last nightly verify's result (kiosk.store.checkpoint.VerifyResult)
+_verify = _nested({"ok": lambda v: isinstance(v, bool), "at": _count, "events": _count, "problem": _optional_str},
+                  "verify result")
+# the root updater's last outcome (mqtt.fleet.update_apply): the version tried (None when unreadable), from which,
+# installed / rolled back / refused / failed, and why not
+_UPDATE = {"version": _optional_str, "from_version": _optional_str, "state": _str, "reason": _optional_str,
+           "at": _count}
+_update = _nested(_UPDATE, "update outcome")
+UPDATE_KEYS = tuple(_UPDATE)  # what telemetry carries of the updater's record (mqtt.fleet.update_fetch)
+
+
+def is_update_outcome(value: Any) -> bool:
+    """Whether the hub takes `value` as telemetry's update outcome (a kiosk sends none rather than be refused)."""
+    return _update(value)
 
 
 def _devices(value: Any) -> bool:

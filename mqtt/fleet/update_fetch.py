@@ -6,7 +6,8 @@ A running kiosk is sandboxed (ProtectSystem=strict, NoNewPrivileges): it cannot 
 memberkiosk-update.service (root) through memberkiosk-update.path. The pending folder is group-writable so the
 updater (group kiosk) can take the bundle out of it. The updater writes its outcome to `<update root>/last-update.json`
 (never into the kiosk's data: root does not write where the kiosk user could plant links); the kiosk reports it
-once, as the update command's outcome, and notes its id in `<data>/updates/reported`.
+once, as the update command's outcome, and notes its id in `<data>/updates/reported`; its telemetry carries it for as
+long as it is the last (the UPDATE of `fleet status`).
 """
 from __future__ import annotations
 
@@ -103,12 +104,8 @@ class Stager:
     def report_last(self, record: Callable[[dict[str, Any]], None], now: int) -> dict[str, Any] | None:
         """Hand the updater's outcome not yet reported from here to `record`, as the update command's outcome,
         then note it reported (a stop in between reports it twice, which the hub keeps once); returns it."""
-        try:
-            done = json.loads((self.update_root / OUTCOME_FILE).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError) as e:
-            log.error("cannot read the updater's outcome in %s: %s", self.update_root, e)
+        done = self._last()
+        if done is None:
             return None
         reported = self.data_dir / UPDATES / REPORTED
         key = f"{done.get('command_id')} {done.get('at')}"
@@ -123,3 +120,26 @@ class Stager:
         (self.data_dir / UPDATES).mkdir(exist_ok=True)
         atomic_write(reported, key.encode())
         return found
+
+    def last_outcome(self) -> dict[str, Any] | None:
+        """The updater's last outcome as telemetry carries it (version tried, from_version, state, reason, at), so
+        `fleet status` shows it for as long as it is the last; None before the first update."""
+        done = self._last()
+        if done is None:
+            return None
+        found = {key: done.get(key) for key in protocol.UPDATE_KEYS}
+        if not protocol.is_update_outcome(found):
+            log.error("the updater's outcome in %s is malformed; not reported: %s", self.update_root, found)
+            return None
+        return found
+
+    def _last(self) -> dict[str, Any] | None:
+        """The record the updater wrote last (mqtt.fleet.update_apply); None when there is none or it is unreadable."""
+        try:
+            done = json.loads((self.update_root / OUTCOME_FILE).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as e:
+            log.error("cannot read the updater's outcome in %s: %s", self.update_root, e)
+            return None
+        return done if isinstance(done, dict) else None

@@ -36,16 +36,19 @@ CONFIG_ID = "0190aaaa-0000-7000-8000-000000000001"
 
 @dataclass(frozen=True)
 class Console:
-    """A running console: its URL, its data directory and database, and where the operator key is."""
+    """A running console: its URL, its data directory and database, where the operator key is, and the folder of
+    update bundles it serves at /updates/."""
 
     url: str
     data_dir: Path
     db_url: str
     key_dir: Path
+    bundles: Path
 
 
 def fill(hub: HubStore) -> None:
-    """Three kiosks of two stores (one offline, one out of paper), telemetry, outcomes, and an overdraft."""
+    """Three kiosks of two stores (one offline, one out of paper, one update rolled back), telemetry, outcomes, and an
+    overdraft."""
     def status(store: str, kiosk: str, state: str, at: int) -> Report:
         return Report(STATUS, store, kiosk, at, {"state": state, "version": "0.1.0", "store": store, "kiosk": kiosk,
                                                  "config_version": 7, "ts": at})
@@ -54,7 +57,9 @@ def fill(hub: HubStore) -> None:
         return Report(TELEMETRY, store, kiosk, at, {
             "version": "0.1.0", "uptime_s": (at - T0) // 1000, "unacked": 3, "last_sync_at": at - 2000,
             "devices": {"reader": "ok", "scanner": "ok", "printer": printer}, "disk_free": 3_500_000_000,
-            "cpu_temp": 51.5, "last_sale_at": at - 60_000, "config_version": 7, "locked": None})
+            "cpu_temp": 51.5, "last_sale_at": at - 60_000, "config_version": 7, "locked": None,
+            "update": {"version": "0.2.0", "from_version": "0.1.0", "state": "rolled back", "at": T0,
+                       "reason": "rolled back: version 0.2.0 failed verify (exit 3)"}})
 
     def outcome(kiosk: str, at: int, type_: str, name: str, ok: bool, reason: str | None, n: int) -> Report:
         return Report(OUTCOME, "shop1", kiosk, at, {"id": CONFIG_ID[:-1] + str(n), "type": type_, "name": name,
@@ -112,13 +117,15 @@ def console(tmp_path_factory: pytest.TempPathFactory, broker: Mosquitto) -> Iter
     with HubStore.open(db_url) as hub:
         fill(hub)
     signing.init_keys(key_dir, PASSPHRASE.encode())
+    (root / "bundles").mkdir()
     (root / "hub.password").write_text(password("hub") + "\n")
     env = {**os.environ, "MEMBERKIOSK_DATA_DIR": str(data_dir)}
     port, log = free_port(), root / "web.log"
     with log.open("w") as out:
         proc = subprocess.Popen([_console_script(), "hub", "web", "--port", str(port), "--broker", broker.url,
                                  "--ca-file", str(broker.pki.ca_file), "--password-file", str(root / "hub.password"),
-                                 "--key-dir", str(key_dir)], env=env, stdout=out, stderr=subprocess.STDOUT)
+                                 "--key-dir", str(key_dir), "--bundles", str(root / "bundles")],
+                                env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         # accounts are read at each login, so they may be added while the console starts
@@ -127,7 +134,7 @@ def console(tmp_path_factory: pytest.TempPathFactory, broker: Mosquitto) -> Iter
         with HubStore.open(db_url) as hub:
             Accounts(hub.db).add(*VIEWER[:1], "viewer", VIEWER[1])
         _wait_ready(url, proc, log)
-        yield Console(url, data_dir, db_url, key_dir)
+        yield Console(url, data_dir, db_url, key_dir, root / "bundles")
     finally:
         terminate(proc)
 

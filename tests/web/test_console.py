@@ -118,6 +118,7 @@ def test_a_kiosk_page_shows_its_health_history_and_outcomes(browser: WebDriver, 
     history = rows(browser, "history")
     assert len(history) == 5 and [h[1] for h in history] == ["150 s", "120 s", "90 s", "60 s", "30 s"]  # newest first
     assert "51.5 °C" in text(browser, "#facts")
+    assert text(browser, "#update").startswith("0.2.0 rolled back")  # the updater's last outcome, from telemetry
     assert [(r[1], r[3], r[4]) for r in rows(browser, "configs")] == [
         ("prices", "refused", "stale: version 5 is not newer than 7"), ("rules", "applied", "")]
     assert [(r[1], r[3]) for r in rows(browser, "commands")] == [("lock", "done")]

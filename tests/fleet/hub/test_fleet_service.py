@@ -52,7 +52,7 @@ def test_status_telemetry_and_outcomes_land_and_a_will_turns_a_kiosk_offline(
     shown = cli("fleet", "status", "--json", "--db", store_url).json()
     assert {frozenset(row) for row in shown} == {frozenset(("store", "kiosk", "online", "version", "config_version",
                                                             "unacked", "last_seen", "devices", "disk_free",
-                                                            "verify"))}
+                                                            "verify", "update"))}
     rows = {row["kiosk"]: (row["online"], row["unacked"], row["disk_free"]) for row in shown}
     assert (rows["shop1-k1"], rows["shop2-k1"]) == ((True, 7, 8 * 2**30), (False, None, None))
     text = fleet_cli._table(store.fleet_kiosks())  # the text table, without another process
