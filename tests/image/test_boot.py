@@ -29,17 +29,28 @@ TTY = "/dev/ttyAMA0"
 DATA_MIB = 1024  # MKDATA as built (image-build/assemble.sh)
 GROWN_BY = 1 << 30
 MK = "/opt/memberkiosk/current/bin/memberkiosk"
-PROBE = (
-    "/bin/sh -c '"
-    "until systemctl is-active -q memberkiosk.service; do sleep 2; done; "
-    f"echo MK-ACTIVE >{TTY}; echo MK-ROOT >{TTY}; findmnt -n -o FSTYPE / >{TTY}; "
-    f"echo MK-BOOT >{TTY}; findmnt -n -o OPTIONS /boot/firmware >{TTY}; "
-    f"echo MK-DATA >{TTY}; lsblk -b -n -o SIZE /dev/disk/by-label/MKDATA >{TTY}; "
-    f"echo MK-ID >{TTY}; cat /etc/machine-id /srv/memberkiosk/machine-id >{TTY}; "
-    f"runuser -u kiosk -- {MK} demo --cli --demo-dir /tmp/mk-probe >/dev/null 2>&1; "
-    f"runuser -u kiosk -- {MK} --data-dir /tmp/mk-probe verify >{TTY} 2>&1 "
-    f"&& echo MK-VERIFY-OK >{TTY} || echo MK-VERIFY-FAILED >{TTY}; systemctl poweroff'"
-)
+
+
+def probe(watchdog: bool) -> str:
+    """The shell command the kernel command line runs (systemd.run) once memberkiosk.service is active: each fact on
+    the serial console after a marker line. With `watchdog`, the kiosk is then frozen (SIGSTOP: a hung main loop)
+    and the real systemd must kill and restart it for its missed watchdog pings. No $(...): systemd expands `$`."""
+    hang = (f"systemctl kill --signal=SIGSTOP memberkiosk.service; echo MK-FROZEN >{TTY}; "
+            "until systemctl show -p NRestarts memberkiosk.service | grep -qv =0; do sleep 5; done; "
+            f"journalctl -u memberkiosk.service | grep -q Watchdog.timeout && echo MK-WATCHDOG-RESTARTED >{TTY}; "
+            if watchdog else "")
+    return (
+        "/bin/sh -c '"
+        "until systemctl is-active -q memberkiosk.service; do sleep 2; done; "
+        f"echo MK-ACTIVE >{TTY}; echo MK-ROOT >{TTY}; findmnt -n -o FSTYPE / >{TTY}; "
+        f"echo MK-BOOT >{TTY}; findmnt -n -o OPTIONS /boot/firmware >{TTY}; "
+        f"echo MK-DATA >{TTY}; lsblk -b -n -o SIZE /dev/disk/by-label/MKDATA >{TTY}; "
+        f"echo MK-ID >{TTY}; cat /etc/machine-id /srv/memberkiosk/machine-id >{TTY}; "
+        f"runuser -u kiosk -- {MK} demo --cli --demo-dir /tmp/mk-probe >/dev/null 2>&1; "
+        f"runuser -u kiosk -- {MK} --data-dir /tmp/mk-probe verify >{TTY} 2>&1 "
+        f"&& echo MK-VERIFY-OK >{TTY} || echo MK-VERIFY-FAILED >{TTY}; {hang}systemctl poweroff'"
+    )
+
 
 pytestmark = [pytest.mark.image, pytest.mark.timeout(BOOT_SECONDS + 3600)]
 
@@ -105,7 +116,7 @@ def test_the_image_boots_into_the_kiosk(image: Path, tmp_path: Path) -> None:
                     str(image.stat().st_size + GROWN_BY)], check=True)
     kernel, initrd = boot_files(image, tmp_path)
     first = boot(card, kernel, initrd, tmp_path / "first", screen=tmp_path / "screen.ppm")
-    second = boot(card, kernel, initrd, tmp_path / "second")
+    second = boot(card, kernel, initrd, tmp_path / "second", watchdog=True)
     for text in (first, second):
         assert re.search(r"^MK-VERIFY-OK", text, re.M), text[-3000:]
         assert after(text, "MK-ROOT") == ["overlay"], "the root is not the read-only overlay"
@@ -123,15 +134,16 @@ def test_the_image_boots_into_the_kiosk(image: Path, tmp_path: Path) -> None:
     assert max(high) - min(low) > 64, "the screen is blank"
 
 
-def boot(card: Path, kernel: Path, initrd: Path, work: Path, screen: Path | None = None) -> str:
+def boot(card: Path, kernel: Path, initrd: Path, work: Path, screen: Path | None = None,
+         watchdog: bool = False) -> str:
     """One boot of `card` until the probe powers it off; its serial console's text. With `screen`, a QEMU
-    screendump is taken there as soon as memberkiosk.service is active."""
+    screendump is taken there as soon as memberkiosk.service is active; with `watchdog`, the probe hangs the kiosk."""
     qemu = shutil.which("qemu-system-aarch64")
     assert qemu, "qemu-system-aarch64 is missing: apt-get install qemu-system-arm"
     work.mkdir()
     log, mon = work / "serial.log", work / "monitor.sock"
     append = (f'root=LABEL=RASPIROOT ro rootwait memberkiosk.overlay=1 consoleblank=0 console=ttyAMA0 quiet systemd.show_status=error '
-              f'systemd.run="{PROBE}" systemd.wants=kernel-command-line.service '
+              f'systemd.run="{probe(watchdog)}" systemd.wants=kernel-command-line.service '
               f'systemd.run_success_action=none systemd.run_failure_action=none')
     cmd = [qemu, "-M", "virt", "-cpu", "max", "-smp", "2", "-m", "2048", "-accel", "tcg,thread=multi",
            "-kernel", str(kernel), "-initrd", str(initrd), "-append", append,
@@ -148,6 +160,8 @@ def boot(card: Path, kernel: Path, initrd: Path, work: Path, screen: Path | None
             time.sleep(5)  # the first frame is up (READY=1); let the display scan it out
             monitor(mon, f"screendump {screen}")
         wait_for(log, "MK-VERIFY-", deadline, proc)
+        if watchdog:
+            wait_for(log, "MK-WATCHDOG-RESTARTED", deadline, proc)
         proc.wait(timeout=max(1.0, deadline - time.monotonic()))  # the probe powers off: the card is consistent
     return log.read_text(errors="replace")
 
