@@ -1,15 +1,16 @@
 """Sales facts: the narrow rows that reports, analytics and simulate scan, extracted from one ledger event.
 
 Pure: `extract` turns a committed event into rows keyed by strings (member id, SKU, ...); the writer
-(kiosk.facts.writer) encodes the strings as integers and resolves the sale a refund or a coupon names.
+(kiosk.facts.writer) encodes the strings as integers and resolves the sale a refund or a coupon names, and
+`line_rows` (native.line_rows in a rebuild) and `refund_rows` give a sale's and a refund's fact_lines rows.
 Amounts are fen; a refund's amounts are negative so that sums over sales and refunds net out.
 """
 from __future__ import annotations
 
 import datetime as dt
-from functools import partial
+from itertools import combinations
 from operator import itemgetter
-from typing import Iterable, Mapping, NamedTuple, Sequence, TypeVar
+from typing import Any, Iterable, Mapping, NamedTuple, Sequence, TypeVar
 
 from core import events as ev
 from core.events import Event
@@ -21,39 +22,19 @@ T = TypeVar("T", str, int)
 IN, OUT = 1, -1
 
 
-class LineFact(NamedTuple):
-    """One sale line (or, negated, a refunded one): `line` is its number in the sale, 0-based."""
-
-    line: int
-    sku: str
-    name: str
-    qty: int
-    price: int
-    gross: int
-    discount: int  # promotions: the tier's and category discounts and 满减 thresholds
-    coupon: int
-    net: int
-    points_used: int
-    points_fen: int
-    visits_used: int
-    visits_fen: int
-    stored_value: int
-    cash: int
-    external: int
-    earned: int
-
-    def negated(self) -> LineFact:
-        """The line as a refund gives it back (the price stays what it was)."""
-        return LineFact(self.line, self.sku, self.name, -self.qty, self.price, *(-v for v in self[5:]))
-
-
-AMOUNTS = LineFact._fields[5:]  # gross .. earned: what sums over lines
-_TOTALS = ("qty", *AMOUNTS)
+LINE_COLUMNS = ("kiosk", "seq", "line", "sku", "qty", "price", "gross", "discount", "net", "day", "member", "name",
+                "coupon", "points_used", "points_fen", "visits_used", "visits_fen", "stored_value", "cash", "external",
+                "earned", "kind")
+# A fact_sales row's amounts (items .. earned, in column order) and the LINE_COLUMNS they sum
+TOTALS = ("items", "gross", "discount", "coupon", "net", "points_used", "points_fen", "stored_value", "cash",
+          "external", "visits_used", "visits_fen", "earned")
+SUMMED = tuple(LINE_COLUMNS.index("qty" if name == "items" else name) for name in TOTALS)
+Row = tuple  # a fact_lines row, LINE_COLUMNS
 
 
 class SaleFact(NamedTuple):
     """A sale or a refund. A refund names its sale by event id (`sale`) and lists the sale's line numbers it gave
-    back; its totals come from those lines (`totals`), which the writer reads from the sale's facts."""
+    back; its line rows are the sale's, negated (`refund_rows`), and its tenders are what the event recorded."""
 
     kind: int
     sale: str | None  # a refund: the sale's event id; a sale: None (itself)
@@ -64,20 +45,19 @@ class SaleFact(NamedTuple):
     member: str | None
     tier: str | None
     operator: str | None
-    lines: tuple[LineFact, ...]  # a refund: empty until `refund_lines` fills it from the sale's lines
+    lines: Sequence[Mapping[str, Any]]  # a sale: its lines as recorded (SaleLine's keys); a refund: ()
     refunded: tuple[int, ...] = ()  # a refund: the sale's line numbers
     coupon_code: str | None = None  # the first coupon used (simulate prices with it)
     coupons: int = 0  # how many coupons the sale used
     bonus: int = 0  # birthday bonus points the sale gave
     tenders: Mapping[str, int] | None = None  # a refund: what went back to each tender, as the event says
 
-    def totals(self) -> dict[str, int]:
-        """The fact_sales amounts: sums of the lines, with a refund's tenders as its event recorded them."""
-        columns = list(zip(*self.lines))
-        t = dict(zip(_TOTALS, map(sum, (columns[3], *columns[5:])))) if columns else dict.fromkeys(_TOTALS, 0)
-        if self.tenders is not None:
-            t.update(self.tenders)
-        return t
+    def amounts(self, sums: list[int]) -> list[int]:
+        """The fact_sales amounts (TOTALS) from the `totals` of its line rows, with a refund's tenders as its event
+        recorded them."""
+        for name, value in (self.tenders or {}).items():
+            sums[TOTALS.index(name)] = value
+        return sums
 
 
 class MoveFact(NamedTuple):
@@ -180,27 +160,59 @@ def extract(event: Event, tz: dt.tzinfo | None) -> FactRows:
     return FactRows(event.kiosk_id, event.seq, move=move)
 
 
-# SaleLine's keys around discount (+ threshold), read in C by itemgetter: the hot path of a rebuild
-_LINE_HEAD = itemgetter("sku", "name", "qty", "price", "gross")
-_LINE_TAIL = itemgetter("coupon", "net", "points_used", "points_fen", "visits_used", "visits_fen", "stored_value",
-                        "cash", "external", "earned")
-_make_line = partial(tuple.__new__, LineFact)  # LineFact._make without its Python frame
-
-
 def _sale(event: Event, hour: int) -> SaleFact:
-    """A sale's facts, read straight from its recorded data (the hot path of a rebuild: a million sales decoded
-    field by field as typed payloads would take minutes). The keys are SaleCompleted's and SaleLine's."""
+    """A sale's facts, read straight from its recorded data (a million sales decoded as typed payloads would take
+    minutes); `line_rows` reads its lines. The keys are SaleCompleted's."""
     try:
         d = event.data
-        lines = tuple(_make_line((n, *_LINE_HEAD(x), x["discount"] + x["threshold"], *_LINE_TAIL(x)))
-                      for n, x in enumerate(d["lines"]))
         coupons = d["coupons"]
         return SaleFact(SALE, None, event.ts, dt.date.fromisoformat(d["day"]).toordinal(), hour, event.store_id,
-                        event.member_id, d["tier"] if event.member_id else None, event.operator, lines,
+                        event.member_id, d["tier"] if event.member_id else None, event.operator, d["lines"],
                         coupon_code=coupons[0] if coupons else None, coupons=len(coupons), bonus=d["birthday_bonus"])
     except (KeyError, TypeError, ValueError) as exc:
         raise BadPayload(f"sale {event.kiosk_id}-{event.seq} ({event.id}) has data its facts cannot be read from: "
                          f"{exc!r}") from None
+
+
+# SaleLine's keys in fact_lines order around discount (+ threshold), read in C by itemgetter: the hot path of a rebuild
+_LINE_PRICES = itemgetter("qty", "price", "gross")
+_LINE_SHARES = itemgetter("coupon", "points_used", "points_fen", "visits_used", "visits_fen", "stored_value", "cash",
+                          "external", "earned")
+
+
+def line_rows(sale: SaleFact, kiosk: int, seq: int, member: int, skus: Mapping[str, int],
+              names: Mapping[str, int]) -> list[Row]:
+    """A sale's fact_lines rows, its SKUs and names encoded by `skus` and `names` (mappings that give new strings
+    an id); BadPayload when a recorded line lacks a key."""
+    day, kind = sale.day, sale.kind
+    try:
+        return [(kiosk, seq, n, skus[x["sku"]], *_LINE_PRICES(x), x["discount"] + x["threshold"], x["net"], day, member,
+                 names[x["name"]], *_LINE_SHARES(x), kind) for n, x in enumerate(sale.lines)]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise bad_line(kiosk, seq, exc) from None
+
+
+def bad_line(kiosk: int, seq: int, exc: Exception) -> BadPayload:
+    """The error of a sale line that lacks a key or holds a wrong type (the native kernel raises the same)."""
+    return BadPayload(f"sale {seq} of the kiosk with fact_dict id {kiosk} has a line its facts cannot be read "
+                      f"from: {exc!r}")
+
+
+def totals(rows: Sequence[Row]) -> list[int]:
+    """The sums of line rows that a fact_sales row holds (TOTALS, in column order)."""
+    if not rows:
+        return [0] * len(TOTALS)
+    columns = list(zip(*rows))
+    return [sum(columns[i]) for i in SUMMED]
+
+
+def refund_rows(refund: SaleFact, sale_rows: Sequence[Row], kiosk: int, seq: int, member: int) -> list[Row]:
+    """A refund's fact_lines rows: the sale's lines it gave back, negated (the price stays what it was), on the
+    refund's day and member (a sale unknown here: none)."""
+    by_number = {row[2]: row for row in sale_rows}
+    picked = [by_number[n] for n in refund.refunded if n in by_number]
+    return [(kiosk, seq, r[2], r[3], -r[4], r[5], -r[6], -r[7], -r[8], refund.day, member, r[11],
+             *(-v for v in r[12:21]), REFUND) for r in picked]
 
 
 def _move(event: Event, day: int) -> MoveFact | None:
@@ -228,15 +240,7 @@ def _int(value: object) -> int:
 
 def pairs(skus: Iterable[T]) -> list[tuple[T, T]]:
     """Every two distinct SKUs (or their ids) of one sale, once each, the smaller first: the rows of fact_pairs."""
-    distinct = sorted(set(skus))
-    return [(a, b) for i, a in enumerate(distinct) for b in distinct[i + 1:]]
-
-
-def refund_lines(refund: SaleFact, sale_lines: Sequence[LineFact]) -> SaleFact:
-    """The refund with the sale's lines it gave back, negated (a sale unknown here: no lines)."""
-    by_number = {line.line: line for line in sale_lines}
-    picked = tuple(by_number[n].negated() for n in refund.refunded if n in by_number)
-    return refund._replace(lines=picked)
+    return list(combinations(sorted(set(skus)), 2))
 
 
 def coupon_cost(share: int, coupons: int, first: bool) -> int:

@@ -1,7 +1,23 @@
 """A daemon thread that loops until stopped and can be woken early: the follower runner and the print worker."""
 from __future__ import annotations
 
+import contextlib
+import gc
 import threading
+from typing import Iterator
+
+
+@contextlib.contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for one batch of background work that allocates many objects, none in a
+    cycle (refcounting frees them): its passes over them took a quarter of a facts rebuild's time."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 class BackgroundLoop:

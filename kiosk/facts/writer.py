@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from operator import itemgetter
 from typing import Any, Callable, Iterable, NamedTuple
 
+import native
 from core.events import Event
-from core.facts import REFUND, FactRows, LineFact, coupon_cost, extract, refund_lines
+from core.facts import LINE_COLUMNS, REFUND, TOTALS, FactRows, Row, coupon_cost, extract, refund_rows
 from core.facts import pairs as sku_pairs
+from core.payloads import BadPayload
+from kiosk.background import cyclic_gc_paused
 from kiosk.facts.schema import KINDS, NONE
 
 Resolve = Callable[[str], "tuple[str, int] | None"]  # an event id -> its (kiosk id, seq), None when not here
@@ -21,19 +25,18 @@ Resolve = Callable[[str], "tuple[str, int] | None"]  # an event id -> its (kiosk
 SALE_COLUMNS = ("kiosk", "seq", "kind", "sale_kiosk", "sale_seq", "ts", "day", "hour", "store", "member", "tier",
                 "operator", "items", "gross", "discount", "coupon", "net", "points_used", "points_fen", "stored_value",
                 "cash", "external", "visits_used", "visits_fen", "earned", "coupon_code", "coupons", "bonus", "lines")
-LINE_COLUMNS = ("kiosk", "seq", "line", "sku", "qty", "price", "gross", "discount", "net", "day", "member", "name",
-                "coupon", "points_used", "points_fen", "visits_used", "visits_fen", "stored_value", "cash", "external",
-                "earned", "kind")
 MOVE_COLUMNS = ("kiosk", "seq", "ts", "day", "store", "member", "type", "points", "stored_value", "visits", "paid",
                 "bonus_value", "bonus_points")
 COUPON_COLUMNS = ("kiosk", "seq", "coupon", "sale_kiosk", "sale_seq", "day", "cost", "reinstated")
 SHIFT_COLUMNS = ("kiosk", "seq", "ts", "day", "store", "staff", "dir")
+_COUPON = TOTALS.index("coupon")
+_SKU = itemgetter(LINE_COLUMNS.index("sku"))
 
 
 class SaleInfo(NamedTuple):
     """What a refund or a coupon of a sale needs from the sale's facts."""
 
-    lines: tuple[LineFact, ...]
+    lines: list[Row]  # its fact_lines rows
     tier: int
     coupon: int  # the sale's coupon share (fen)
     coupons: int
@@ -44,13 +47,12 @@ class _Codes(dict):
     """One kind's ids by string; a string not seen yet gets the next id, noted for insertion (a plain dict lookup in
     C for the strings already known: the writer encodes several strings per sale line)."""
 
-    def __init__(self, kind: str, values: dict[int, str], new: list[tuple[str, int, str]]) -> None:
+    def __init__(self, kind: str, new: list[tuple[str, int, str]]) -> None:
         super().__init__()
-        self.kind, self.strings, self.new = kind, values, new
+        self.kind, self.new = kind, new
 
     def __missing__(self, value: str) -> int:
         id_ = self[value] = len(self)
-        self.strings[id_] = value
         self.new.append((self.kind, id_, value))
         return id_
 
@@ -61,7 +63,6 @@ class FactWriter:
     def __init__(self, cursor: Any, placeholder: str = "?", resolve: Resolve = lambda event_id: None) -> None:
         self.cur, self.ph, self.resolve = cursor, placeholder, resolve
         self._ids: dict[str, _Codes] = {}
-        self._values: dict[str, dict[int, str]] = {}
         self._count = -1  # fact_dict rows when the cache was loaded; another writer's rows make it reload
         self._new: list[tuple[str, int, str]] = []
         self._insert = {table: self._sql(table, cols) for table, cols in (
@@ -82,15 +83,12 @@ class FactWriter:
         count = self.cur.fetchone()[0]
         if count == self._count:
             return
-        self._values = {kind: {} for kind in KINDS}
-        self._ids = {kind: _Codes(kind, self._values[kind], self._new) for kind in KINDS}
+        self._ids = {kind: _Codes(kind, self._new) for kind in KINDS}
         self.cur.execute("SELECT kind, id, value FROM fact_dict")
         for kind, id_, value in self.cur.fetchall():
             if kind not in self._ids:  # a kind a newer writer added
-                self._values[kind] = {}
-                self._ids[kind] = _Codes(kind, self._values[kind], self._new)
+                self._ids[kind] = _Codes(kind, self._new)
             dict.__setitem__(self._ids[kind], value, id_)
-            self._values[kind][id_] = value
         self._count = count
 
     def id(self, kind: str, value: str | None) -> int:
@@ -99,20 +97,27 @@ class FactWriter:
 
     def write(self, events: Iterable[Event], tz: dt.tzinfo | None) -> int:
         """Write the fact rows of `events` (in ledger order); returns how many events gave facts."""
+        with cyclic_gc_paused():
+            try:
+                return self._write(events, tz)
+            except BadPayload:
+                self.forget()  # ids the batch handed out before its bad event stay unwritten
+                raise
+
+    def _write(self, events: Iterable[Event], tz: dt.tzinfo | None) -> int:
         self._load()
         facts = [f for f in (extract(e, tz) for e in events) if not f.empty]
         known = self._known_sales(facts)
         rows: dict[str, list[tuple]] = {t: [] for t in ("fact_sales", "fact_lines", "fact_moves", "fact_coupons",
                                                          "fact_shifts")}
-        pairs: Counter[tuple[int, int]] = Counter()
-        skus = self._ids["sku"]
+        baskets: list[frozenset[int]] = []  # each new sale's SKU ids: a batch counts the pairs of each basket once
         recent: dict[tuple[int, int], SaleInfo] = {}
         for f in facts:
             kiosk = self.id("kiosk", f.kiosk)
             if f.sale is not None:
-                self._sale(kiosk, f, rows, recent)
+                lines = self._sale(kiosk, f, rows, recent)
                 if f.sale.kind != REFUND and (kiosk, f.seq) not in known:
-                    pairs.update(sku_pairs(map(skus.__getitem__, (line.sku for line in f.sale.lines))))
+                    baskets.append(frozenset(map(_SKU, lines)))
             if f.move is not None:
                 m = f.move
                 rows["fact_moves"].append((kiosk, f.seq, m.ts, m.day, self.id("store", m.store), self.id("member", m.member),
@@ -137,6 +142,10 @@ class FactWriter:
         for table, table_rows in rows.items():
             if table_rows:
                 self.cur.executemany(self._insert[table], table_rows)
+        pairs: Counter[tuple[int, int]] = Counter()
+        for basket, sales in Counter(baskets).items():
+            for pair in sku_pairs(basket):
+                pairs[pair] += sales
         if pairs:
             p = self.ph
             self.cur.executemany(f"INSERT INTO fact_pairs (a, b, n) VALUES ({p}, {p}, {p}) ON CONFLICT (a, b) DO UPDATE "
@@ -144,31 +153,28 @@ class FactWriter:
         return len(facts)
 
     def _sale(self, kiosk: int, f: FactRows, rows: dict[str, list[tuple]],
-              recent: dict[tuple[int, int], SaleInfo]) -> None:
+              recent: dict[tuple[int, int], SaleInfo]) -> list[Row]:
+        """Add a sale's or refund's rows; returns its fact_lines rows."""
         s = f.sale
         assert s is not None
         member = self.id("member", s.member)
         if s.kind == REFUND:
             sale_key = self._key(s.sale)
             info = self._info(sale_key, recent)
-            s = refund_lines(s, info.lines if info else ())
+            lines = refund_rows(s, info.lines if info else (), kiosk, f.seq, member)
             tier = info.tier if info else NONE
         else:
             sale_key, tier = (kiosk, f.seq), self.id("tier", s.tier)
-        t = s.totals()
+            lines = native.line_rows(s, kiosk, f.seq, member, self._ids["sku"], self._ids["name"])
+        t = s.amounts(native.totals(lines))
         first = self.id("coupon", s.coupon_code)
-        rows["fact_sales"].append((
-            kiosk, f.seq, s.kind, *sale_key, s.ts, s.day, s.hour, self.id("store", s.store), member, tier,
-            self.id("staff", s.operator), t["qty"], t["gross"], t["discount"], t["coupon"], t["net"], t["points_used"],
-            t["points_fen"], t["stored_value"], t["cash"], t["external"], t["visits_used"], t["visits_fen"],
-            t["earned"], first, s.coupons, s.bonus, len(s.lines)))
-        skus, names = self._ids["sku"], self._ids["name"]
-        rows["fact_lines"] += [  # LineFact: line, sku, name, qty, price, gross, discount, coupon, net, points_used..
-            (kiosk, f.seq, line[0], skus[line[1]], *line[3:7], line[8], s.day, member, names[line[2]], line[7],
-             *line[9:], s.kind)
-            for line in s.lines]
+        rows["fact_sales"].append((kiosk, f.seq, s.kind, *sale_key, s.ts, s.day, s.hour, self.id("store", s.store),
+                                   member, tier, self.id("staff", s.operator), *t, first, s.coupons, s.bonus,
+                                   len(lines)))
+        rows["fact_lines"] += lines
         if s.kind != REFUND:
-            recent[kiosk, f.seq] = SaleInfo(s.lines, tier, t["coupon"], s.coupons, first)
+            recent[kiosk, f.seq] = SaleInfo(lines, tier, t[_COUPON], s.coupons, first)
+        return lines
 
     def _key(self, event_id: str | None) -> tuple[int, int]:
         """The (kiosk id, seq) of the sale with `event_id`; (NONE, NONE) when it is not here."""
@@ -184,11 +190,9 @@ class FactWriter:
         row = self.cur.fetchone()
         if row is None:
             return None
-        self.cur.execute(f"SELECT {', '.join(LineFact._fields)} FROM fact_lines "
-                         f"WHERE kiosk = {p} AND seq = {p} ORDER BY line", key)
-        skus, names = self._values["sku"], self._values["name"]
-        lines = tuple(LineFact(r[0], skus[r[1]], names[r[2]], *r[3:]) for r in self.cur.fetchall())
-        return SaleInfo(lines, *row)
+        self.cur.execute(f"SELECT {', '.join(LINE_COLUMNS)} FROM fact_lines WHERE kiosk = {p} AND seq = {p} ORDER BY line",
+                         key)
+        return SaleInfo(list(self.cur.fetchall()), *row)
 
     def _known_sales(self, facts: list[FactRows]) -> set[tuple[int, int]]:
         """The sales of `facts` already written (their SKU pairs are counted already)."""

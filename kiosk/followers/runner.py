@@ -5,7 +5,7 @@ import logging
 import time
 from typing import Sequence
 
-from kiosk.background import BackgroundLoop
+from kiosk.background import BackgroundLoop, cyclic_gc_paused
 from kiosk.followers.base import Follower
 from kiosk.store import cursors
 from kiosk.store.db import Database
@@ -18,13 +18,14 @@ def catch_up(db: Database, follower: Follower) -> int:
     handled = 0
     while True:
         pos = follower.position()
-        with db.reading() as conn:
-            end = cursors.max_pos(conn)
-            if end <= pos:
-                return handled
-            events = cursors.events_after(conn, pos, follower.batch, follower.kiosk_id, follower.types)
-        full = len(events) == follower.batch
-        follower.handle(events, events[-1][0] if full else end)  # a short batch read everything up to the end
+        with cyclic_gc_paused():  # a batch is thousands of events: a facts rebuild ran a third slower without
+            with db.reading() as conn:
+                end = cursors.max_pos(conn)
+                if end <= pos:
+                    return handled
+                events = cursors.events_after(conn, pos, follower.batch, follower.kiosk_id, follower.types)
+            full = len(events) == follower.batch
+            follower.handle(events, events[-1][0] if full else end)  # a short batch read everything up to the end
         handled += len(events)
         if not full:
             return handled
