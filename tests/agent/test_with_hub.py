@@ -2,6 +2,7 @@
 balance chain-wide, and syncing through a broker restart."""
 from __future__ import annotations
 
+from core.errors import NotFound
 from mqtt.agent.agent import SyncAgent
 from tests.agent.conftest import agent_settings
 from tests.agent.test_protocol import top_ups, wait_until
@@ -11,12 +12,22 @@ from tests.sync.helpers import load_shop, member_with, spend, stored
 PHONE = "13800138000"
 
 
+def knows_phone(k, phone: str) -> bool:
+    """Whether kiosk `k` has the member record of `phone` yet."""
+    try:
+        k.members.by_phone(phone)
+    except NotFound:
+        return False
+    return True
+
+
 def test_a_member_of_one_store_registers_tops_up_and_spends_at_another(open_kiosk, start_agent, start_hub) -> None:
     hub = start_hub()
     a, b = open_kiosk("shop1-k1"), open_kiosk("shop2-k1")
     member = member_with(a, PHONE, 10_000)  # ¥100 at A
     agents = [start_agent(a), start_agent(b)]
-    wait_until(lambda: stored(b, member) == 10_000)
+    # the balance comes with the chain's events, the member's record (phone, PIN) with the directory feed: both
+    wait_until(lambda: stored(b, member) == 10_000 and knows_phone(b, PHONE))
     assert b.members.by_phone(PHONE).member.member_id == member  # B learned the member and the balance
     load_shop(b)
     b.set_asker(agents[1].asker)
