@@ -15,7 +15,7 @@ from kiosk.notify import Notifier, watchdog_seconds
 
 REPO = Path(__file__).resolve().parents[2]
 WATCHDOG_SEC = 1.0
-# A Kivy app under supervise(): idle for 1.5 s, then busy (frames of 0.25 s, each well under WatchdogSec),
+# A Kivy app under supervise(): idle for 2.5 s, then busy (frames of 0.25 s, each well under WatchdogSec),
 # then hung on the UI thread. It announces each phase through the same socket (STATUS=, as systemd shows it).
 CHILD = """
 import sys, threading, time
@@ -32,7 +32,7 @@ class Probe(App):
         return Label(text="probe")
 
     def on_start(self):
-        Clock.schedule_once(self.busy, 1.5)
+        Clock.schedule_once(self.busy, 2.5)
 
     def busy(self, _dt):
         notifier.send("STATUS=busy")
@@ -112,8 +112,10 @@ def test_a_hung_ui_stops_pinging_and_a_busy_one_does_not(listening: socket.socke
                     phases.append(line)
                     pings_when[line] = len(supervisor.gaps)
         assert phases == ["STATUS=busy", "STATUS=hanging"]
-        assert pings_when["STATUS=busy"] >= 2 and pings_when["STATUS=hanging"] - pings_when["STATUS=busy"] >= 2, \
-            pings_when  # pings both idle and busy
+        # pings both idle and busy (how many depends on the machine's load: a loaded CI box gave one idle ping in
+        # 1.5 s; the gaps below are what systemd judges)
+        assert pings_when["STATUS=busy"] >= 1 and pings_when["STATUS=hanging"] - pings_when["STATUS=busy"] >= 1, \
+            pings_when
         assert max(supervisor.gaps) < WATCHDOG_SEC, supervisor.gaps
         assert supervisor.receive(timeout=2 * WATCHDOG_SEC) is None, "the hung loop still pings"
         assert supervisor.would_restart() and child.poll() is None  # alive but silent: systemd kills it
