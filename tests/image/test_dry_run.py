@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from kiosk import config
+from tests.appliance.test_units import assert_exposure
 
 REPO = Path(__file__).resolve().parents[2]
 INSTALLED = "/opt/memberkiosk/current/bin/memberkiosk"
@@ -150,12 +151,4 @@ def test_a_filled_in_boot_partition_file_is_a_config_layer(tree: Path, tmp_path:
 def test_the_first_boot_unit_is_root_with_only_the_capabilities_resizing_needs(tree: Path) -> None:
     """It partitions the card as root (BLKPG, the online ext4 resize), so it scores above the kiosk's own units;
     the threshold keeps it from losing the hardening it has."""
-    analyze = shutil.which("systemd-analyze")
-    if analyze is None:
-        pytest.skip("systemd-analyze is not installed on this machine")
-    result = subprocess.run([analyze, "security", "--offline=yes", "--no-pager", "appliance-firstboot.service"],
-                            cwd=tree / "rootfs/etc/systemd/system", capture_output=True, text=True, timeout=60)
-    found = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
-    assert found, result.stdout + result.stderr
-    print(f"systemd-analyze security appliance-firstboot.service: exposure {found.group(1)}")
-    assert float(found.group(1)) <= 4.0, result.stdout
+    assert_exposure("appliance-firstboot.service", tree / "rootfs/etc/systemd/system", 4.0)
